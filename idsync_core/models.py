@@ -1,0 +1,205 @@
+"""Domain objects every connector returns and the engine works with.
+
+Connectors translate their API's JSON into these models at the edge, so the engine never sees a
+vendor's field names. The models are *lenient* (unknown fields are kept, most fields optional)
+because real APIs add and omit fields; they are strict only where the engine needs a value to be
+right: ids, quantities and money. Money and quantities are `Decimal`, never float.
+
+Ids are strings everywhere: ConnectWise and Autotask use integers, Ingram uses strings, and the
+store must hold all of them in one column.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+
+
+def _to_decimal(value: object) -> object:
+    """Accept ints, decimal strings and Decimals; refuse floats so binary fractions never creep in.
+
+    A float coming from ``json.loads`` of a value such as ``18.7`` is converted through ``repr``,
+    which gives the shortest string that round-trips, i.e. exactly what the API sent.
+    """
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return value
+
+
+Money = Annotated[Decimal, BeforeValidator(_to_decimal)]
+Quantity = Annotated[Decimal, BeforeValidator(_to_decimal)]
+
+
+class DomainModel(BaseModel):
+    """Base for all domain models: unknown fields are kept, numeric ids become strings."""
+
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, populate_by_name=True)
+
+
+class AgreementStatus(enum.StrEnum):
+    ACTIVE = "active"
+    INACTIVE = "inactive"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
+
+
+class BillingCycle(enum.StrEnum):
+    """How often an agreement is invoiced; decides where "the next billing period" starts."""
+
+    MONTHLY = "monthly"
+    QUARTERLY = "quarterly"
+    SEMI_ANNUAL = "semi_annual"
+    YEARLY = "yearly"
+    ONE_TIME = "one_time"
+    UNKNOWN = "unknown"
+
+
+class Company(DomainModel):
+    """A customer company in the PSA."""
+
+    id: str
+    name: str
+    identifier: str | None = None
+
+
+class Agreement(DomainModel):
+    """A PSA agreement (ConnectWise) or recurring service contract (Autotask) of one company."""
+
+    id: str
+    company_id: str
+    name: str
+    status: AgreementStatus = AgreementStatus.ACTIVE
+    start_date: date | None = None
+    end_date: date | None = None
+    billing_cycle: BillingCycle = BillingCycle.UNKNOWN
+
+    def is_expired(self, today: date) -> bool:
+        """Expired means: not active any more, or its end date is in the past."""
+        if self.status in (AgreementStatus.EXPIRED, AgreementStatus.CANCELLED):
+            return True
+        if self.status is AgreementStatus.INACTIVE:
+            return True
+        return self.end_date is not None and self.end_date < today
+
+
+class AgreementLine(DomainModel):
+    """One catalog product on an agreement, with its quantity *as of* a given date.
+
+    ConnectWise: the sum of the additions of that product active on ``as_of``; Autotask: the
+    ``units`` of the ContractServiceUnits row covering ``as_of``. ``unit_price``/``unit_cost`` are
+    those of the product's first line on the agreement by sequence (the "Agreement" price source).
+    """
+
+    id: str
+    agreement_id: str
+    catalog_item_id: str
+    name: str = ""
+    quantity: Quantity
+    as_of: date
+    unit_price: Money | None = None
+    unit_cost: Money | None = None
+
+
+class CatalogItem(DomainModel):
+    """A ConnectWise catalog product or Autotask service that agreement lines bill as."""
+
+    id: str
+    identifier: str = ""
+    name: str
+    price: Money | None = None
+    cost: Money | None = None
+    active: bool = True
+
+
+class ProviderAccount(DomainModel):
+    """A customer account at the provider (an Ingram Micro marketplace customer)."""
+
+    id: str
+    name: str
+
+
+class SubscriptionStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PENDING = "pending"
+    SUSPENDED = "suspended"
+    TERMINATED = "terminated"
+
+
+class Subscription(DomainModel):
+    """A provider subscription of one account; terminated means every resource counts as 0."""
+
+    id: str
+    account_id: str
+    name: str
+    status: SubscriptionStatus = SubscriptionStatus.ACTIVE
+
+    @property
+    def terminated(self) -> bool:
+        return self.status is SubscriptionStatus.TERMINATED
+
+
+class Resource(DomainModel):
+    """A product line of a subscription, with the quantity the provider bills.
+
+    ``seat_based`` is False for products with no seat count (usage-based Azure and the like): they
+    are listed, never reconciled as seats. ``quantity`` is None only for those.
+    """
+
+    id: str
+    subscription_id: str
+    name: str
+    sku: str = ""
+    quantity: Quantity | None = None
+    unit_price: Money | None = None
+    unit_cost: Money | None = None
+    seat_based: bool = True
+
+    @field_validator("quantity")
+    @classmethod
+    def _non_negative(cls, value: Decimal | None) -> Decimal | None:
+        if value is not None and value < 0:
+            raise ValueError("a resource quantity cannot be negative")
+        return value
+
+
+class Adjustment(DomainModel):
+    """One intended change to a PSA agreement line: add ``delta`` units from ``effective_date``.
+
+    ``target_quantity`` is what the line should read as of ``effective_date`` once the change is
+    in; connectors use it to confirm a post by re-reading. ``idempotency_key`` is deterministic for
+    the intended change, so a retry or a re-run carries the same key; connectors that have a
+    free-text field store it there as a marker.
+    """
+
+    agreement_id: str
+    catalog_item_id: str
+    delta: Quantity
+    target_quantity: Quantity
+    effective_date: date
+    unit_price: Money | None = None
+    unit_cost: Money | None = None
+    idempotency_key: str = Field(min_length=8)
+    description: str = ""
+
+    @field_validator("delta")
+    @classmethod
+    def _non_zero(cls, value: Decimal) -> Decimal:
+        if value == 0:
+            raise ValueError("an adjustment must change the quantity")
+        return value
+
+    @property
+    def marker(self) -> str:
+        """The text placed in the PSA record so a later run can find this exact change."""
+        return f"[idsync:{self.idempotency_key}]"
+
+
+class PostedAdjustment(DomainModel):
+    """What the PSA recorded for an adjustment; ``record_id`` is None where the API returns none."""
+
+    record_id: str | None = None
+    quantity_after: Quantity | None = None

@@ -1,0 +1,323 @@
+"""Connector discovery and the typed facade the engine calls them through.
+
+Discovery: every entry point in the group ``idsync`` names a connector class. A connector that
+fails to import is reported as a warning and skipped (one broken third-party package must not
+take the tool down); two connectors with one name are a configuration error, since IDSync could
+not tell which one the operator meant. ``IDSYNC_LOAD_PLUGINS=a,b`` loads only those (empty:
+none), as datasette and llm do.
+
+Connections: each configured connection (the PSA, each named provider) gets a plugin manager of
+its own holding that connector's instance and the cross-cutting wrappers, so a hook call reaches
+exactly one connector. Engine code goes through :class:`PsaConnection` / :class:`ProviderConnection`
+(typed methods, as tox's ``Plugin`` facade), never through ``pm.hook`` directly.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Literal
+
+import pluggy
+from pydantic import BaseModel, ValidationError
+
+from idsync_core.errors import ConfigurationError, IdsyncError, PluginError, RefusedError
+from idsync_core.hookspecs import (
+    ALL_SPECS,
+    PROJECT_NAME,
+    PROVIDER_HOOKS,
+    PSA_HOOKS,
+    hookimpl,
+)
+from idsync_core.models import (
+    Adjustment,
+    Agreement,
+    AgreementLine,
+    CatalogItem,
+    Company,
+    PostedAdjustment,
+    ProviderAccount,
+    Resource,
+    Subscription,
+)
+
+log = logging.getLogger(__name__)
+
+ENTRY_POINT_GROUP = "idsync"
+Kind = Literal["psa", "provider"]
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A discovered connector: what ``idsync plugins`` shows."""
+
+    name: str
+    kind: Kind
+    connector: type
+    distribution: str | None
+    version: str | None
+    hooks: tuple[str, ...]
+
+    @property
+    def settings_model(self) -> type[BaseModel]:
+        return self.connector.settings_model  # type: ignore[attr-defined,no-any-return]
+
+
+def implemented_hooks(connector: type) -> tuple[str, ...]:
+    """Names of the ``idsync_*`` hooks a connector class implements."""
+    return tuple(
+        sorted(
+            name
+            for name in dir(connector)
+            if name.startswith("idsync_")
+            and getattr(getattr(connector, name), f"{PROJECT_NAME}_impl", None) is not None
+        )
+    )
+
+
+def _selected_names() -> set[str] | None:
+    raw = os.environ.get("IDSYNC_LOAD_PLUGINS")
+    if raw is None:
+        return None
+    return {name.strip() for name in raw.split(",") if name.strip()}
+
+
+def _describe(ep: EntryPoint) -> str:
+    dist = ep.dist.name if ep.dist else "an unknown distribution"
+    return f"{ep.name!r} ({ep.value} from {dist})"
+
+
+def _inspect(ep: EntryPoint) -> PluginInfo | None:
+    """Load one entry point; log and return None when it is broken."""
+    try:
+        connector = ep.load()
+    except Exception as exc:  # a broken third-party plugin must not crash IDSync
+        log.warning("skipping plugin %s: it failed to import: %s: %s",
+                    _describe(ep), type(exc).__name__, exc)
+        return None
+    kind = getattr(connector, "kind", None)
+    settings_model = getattr(connector, "settings_model", None)
+    if kind not in ("psa", "provider") or not (
+        isinstance(settings_model, type) and issubclass(settings_model, BaseModel)
+    ):
+        log.warning("skipping plugin %s: a connector class needs `kind = 'psa' | 'provider'` "
+                    "and a pydantic `settings_model`", _describe(ep))
+        return None
+    hooks = implemented_hooks(connector)
+    missing = [h for h in (PSA_HOOKS if kind == "psa" else PROVIDER_HOOKS) if h not in hooks]
+    if missing:
+        log.warning("skipping plugin %s: a %s connector must implement %s",
+                    _describe(ep), kind, ", ".join(missing))
+        return None
+    return PluginInfo(
+        name=ep.name,
+        kind=kind,
+        connector=connector,
+        distribution=ep.dist.name if ep.dist else None,
+        version=ep.dist.version if ep.dist else None,
+        hooks=hooks,
+    )
+
+
+def discover_plugins() -> dict[str, PluginInfo]:
+    """Every loadable connector installed, by name.
+
+    Raises ``PluginError`` when two installed connectors share a name.
+    """
+    selected = _selected_names()
+    found: dict[str, PluginInfo] = {}
+    origins: dict[str, str] = {}
+    seen_values: set[tuple[str, str]] = set()
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        if selected is not None and ep.name not in selected:
+            continue
+        if (ep.name, ep.value) in seen_values:  # one distribution visible twice on sys.path
+            continue
+        seen_values.add((ep.name, ep.value))
+        if ep.name in origins:
+            raise PluginError(
+                f"two plugins are named {ep.name!r}: {origins[ep.name]} and {_describe(ep)}",
+                hint="uninstall one of them, or choose with IDSYNC_LOAD_PLUGINS",
+            )
+        origins[ep.name] = _describe(ep)
+        info = _inspect(ep)
+        if info is not None:
+            found[ep.name] = info
+    return found
+
+
+def validate_settings(info: PluginInfo, section: str, raw: Mapping[str, Any]) -> BaseModel:
+    """Validate a connection's settings with its connector's model.
+
+    The message names each bad key as ``[section] key`` and never echoes the value given, so a
+    mistyped secret does not end up on the screen.
+    """
+    values = {k: v for k, v in raw.items() if k != "plugin"}
+    try:
+        return info.settings_model.model_validate(values)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors(include_input=False, include_url=False):
+            key = ".".join(str(part) for part in err["loc"]) or "(table)"
+            msg = err["msg"]
+            if err["type"] == "extra_forbidden":
+                msg = f"unknown setting for the {info.name} plugin"
+            problems.append(f"[{section}] {key}: {msg}")
+        raise ConfigurationError(
+            f"invalid settings for the {info.name} connection:\n  " + "\n  ".join(problems),
+            hint=f"fix them in idsync.toml or the IDSYNC_{section.upper().replace('.', '__')}__* "
+                 "environment variables",
+        ) from None
+
+
+@dataclass
+class CallMetrics:
+    """Counts and times every hook call of one connection (a ``wrapper=True`` hook impl)."""
+
+    calls: Counter[str] = field(default_factory=Counter)
+    seconds: Counter[str] = field(default_factory=Counter)
+
+    def _measure(self, name: str) -> Generator[None, Any, Any]:
+        started = time.perf_counter()
+        try:
+            return (yield)
+        finally:
+            self.calls[name] += 1
+            self.seconds[name] += time.perf_counter() - started
+
+    @hookimpl(wrapper=True)
+    def idsync_list_companies(self) -> Generator[None, Any, Any]:
+        return (yield from self._measure("idsync_list_companies"))
+
+    @hookimpl(wrapper=True)
+    def idsync_list_agreements(self) -> Generator[None, Any, Any]:
+        return (yield from self._measure("idsync_list_agreements"))
+
+    @hookimpl(wrapper=True)
+    def idsync_list_lines(self) -> Generator[None, Any, Any]:
+        return (yield from self._measure("idsync_list_lines"))
+
+    @hookimpl(wrapper=True)
+    def idsync_post_adjustment(self) -> Generator[None, Any, Any]:
+        return (yield from self._measure("idsync_post_adjustment"))
+
+
+@dataclass
+class DryRunGuard:
+    """Refuses every posting while a dry run is in progress: a last line of defence."""
+
+    enabled: bool = False
+
+    @hookimpl(wrapper=True, tryfirst=True)
+    def idsync_post_adjustment(self) -> Generator[None, Any, Any]:
+        if self.enabled:
+            raise RefusedError("dry run: refusing to post an adjustment")
+        return (yield)
+
+
+class Connection:
+    """One configured connection: a connector instance in a plugin manager of its own."""
+
+    kind: Kind
+
+    def __init__(self, name: str, info: PluginInfo, connector: object) -> None:
+        self.name = name
+        self.info = info
+        self.metrics = CallMetrics()
+        self.dry_run = DryRunGuard()
+        self._pm = pluggy.PluginManager(PROJECT_NAME)
+        for spec in ALL_SPECS:
+            self._pm.add_hookspecs(spec)
+        self._pm.register(connector, name=info.name)
+        self._pm.register(self.metrics, name="idsync.metrics")
+        self._pm.register(self.dry_run, name="idsync.dry-run-guard")
+        self._pm.check_pending()
+        self._hook = self._pm.hook
+
+    def check(self) -> str:
+        return str(self._hook.idsync_check())
+
+    def close(self) -> None:
+        self._hook.idsync_close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class PsaConnection(Connection):
+    kind: Kind = "psa"
+
+    def list_companies(self, search: str | None = None) -> Iterator[Company]:
+        return iter(self._hook.idsync_list_companies(search=search) or ())
+
+    def list_agreements(self, company_id: str) -> Iterator[Agreement]:
+        return iter(self._hook.idsync_list_agreements(company_id=company_id) or ())
+
+    def list_lines(self, agreement_id: str, as_of: date) -> Iterator[AgreementLine]:
+        return iter(self._hook.idsync_list_lines(agreement_id=agreement_id, as_of=as_of) or ())
+
+    def list_catalog(
+        self, search: str | None = None, ids: list[str] | None = None
+    ) -> Iterator[CatalogItem]:
+        return iter(self._hook.idsync_list_catalog(search=search, ids=ids) or ())
+
+    def post_adjustment(self, adjustment: Adjustment) -> PostedAdjustment:
+        result = self._hook.idsync_post_adjustment(adjustment=adjustment)
+        if not isinstance(result, PostedAdjustment):
+            raise IdsyncError(f"the {self.info.name} connector returned no PostedAdjustment")
+        return result
+
+    def find_adjustment(self, adjustment: Adjustment) -> PostedAdjustment | None:
+        result = self._hook.idsync_find_adjustment(adjustment=adjustment)
+        return result if isinstance(result, PostedAdjustment) else None
+
+    @property
+    def can_find_adjustments(self) -> bool:
+        return "idsync_find_adjustment" in self.info.hooks
+
+
+class ProviderConnection(Connection):
+    kind: Kind = "provider"
+
+    def list_accounts(self, search: str | None = None) -> Iterator[ProviderAccount]:
+        return iter(self._hook.idsync_list_accounts(search=search) or ())
+
+    def list_subscriptions(self, account_id: str) -> Iterator[Subscription]:
+        return iter(self._hook.idsync_list_subscriptions(account_id=account_id) or ())
+
+    def list_resources(self, subscription_id: str) -> Iterator[Resource]:
+        return iter(self._hook.idsync_list_resources(subscription_id=subscription_id) or ())
+
+
+def open_connection(
+    section: str, raw: Mapping[str, Any], kind: Kind, plugins: Mapping[str, PluginInfo]
+) -> PsaConnection | ProviderConnection:
+    """Build the connection configured in one settings table (``[psa]`` or ``[providers.X]``)."""
+    plugin_name = raw.get("plugin")
+    if not plugin_name:
+        raise ConfigurationError(f"[{section}] has no `plugin = \"...\"` setting",
+                                 hint="name the connector, e.g. plugin = \"connectwise\"")
+    info = plugins.get(str(plugin_name))
+    if info is None:
+        installed = ", ".join(sorted(plugins)) or "none"
+        raise ConfigurationError(
+            f"[{section}] plugin = {plugin_name!r} is not installed (installed: {installed})",
+            hint="install the connector's package, or check IDSYNC_LOAD_PLUGINS",
+        )
+    if info.kind != kind:
+        raise ConfigurationError(
+            f"[{section}] plugin {info.name!r} is a {info.kind} connector, not a {kind} one"
+        )
+    settings = validate_settings(info, section, raw)
+    connector = info.connector(settings)
+    cls = PsaConnection if kind == "psa" else ProviderConnection
+    return cls(section.removeprefix("providers."), info, connector)
