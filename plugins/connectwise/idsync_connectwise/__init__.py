@@ -1,0 +1,1 @@
+"""ConnectWise Manage (ConnectWise PSA) connector for IDSync."""

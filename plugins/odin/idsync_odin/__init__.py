@@ -1,0 +1,1 @@
+"""Ingram Micro Cloud Marketplace / Odin (CloudBlue Commerce) provider connector for IDSync."""
