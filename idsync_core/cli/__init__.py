@@ -1,0 +1,1 @@
+"""The ``idsync`` command: a thin Typer app. Commands parse, call the engine and render."""

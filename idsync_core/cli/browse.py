@@ -1,0 +1,167 @@
+"""Listing commands: what is on each side, with the linking flow's filters."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import typer
+
+from idsync_core.cli.context import IdsyncTyper, runtime
+from idsync_core.cli.output import table
+from idsync_core.engine.linking import agreement_is_visible
+
+JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
+PROVIDER = typer.Option(None, "--provider", help="Provider connection (default: the only one).")
+SEARCH = typer.Option(None, "--search", help="Only names containing TEXT (case-insensitive).")
+
+companies_app = IdsyncTyper(help="List customer companies, at the PSA or at a provider.")
+
+
+@companies_app.command("psa")
+def companies_psa(
+    search: str | None = SEARCH,
+    unlinked: bool = typer.Option(
+        False, "--unlinked", help="Only companies with active agreements not linked yet."),
+    as_json: bool = JSON,
+) -> None:
+    """PSA companies (with the provider accounts linked to each)."""
+    rt = runtime()
+    linked_accounts: dict[str, list[str]] = {}
+    for link in rt.store.active_company_links():
+        linked_accounts.setdefault(link.psa_company_id, []).append(link.account_id)
+    linked_agreements = {s.agreement_id for s in rt.store.active_subscription_links()}
+    rows = []
+    for company in rt.psa.list_companies(search):
+        if unlinked:
+            open_agreements = [a for a in rt.psa.list_agreements(company.id)
+                               if not a.is_expired(rt.today) and a.id not in linked_agreements]
+            if not open_agreements:
+                continue
+        rows.append({"id": company.id, "name": company.name, "identifier": company.identifier,
+                     "linked_accounts": linked_accounts.get(company.id, [])})
+    table(rows, ["id", "name", "identifier", "linked_accounts"], as_json=as_json,
+          title="PSA companies", empty="no PSA company matches")
+
+
+@companies_app.command("provider")
+def companies_provider(
+    search: str | None = SEARCH,
+    unlinked: bool = typer.Option(False, "--unlinked", help="Only accounts not linked yet."),
+    provider: str | None = PROVIDER,
+    as_json: bool = JSON,
+) -> None:
+    """Customer accounts at a provider (with the PSA company each is linked to)."""
+    rt = runtime()
+    connection = rt.provider(provider)
+    links = {link.account_id: link for link in rt.store.active_company_links()
+             if link.provider == connection.name}
+    rows = []
+    for account in connection.list_accounts(search):
+        link = links.get(account.id)
+        if unlinked and link is not None:
+            continue
+        rows.append({"id": account.id, "name": account.name,
+                     "psa_company_id": link.psa_company_id if link else None,
+                     "psa_company_name": link.psa_company_name if link else None})
+    table(rows, ["id", "name", "psa_company_id", "psa_company_name"], as_json=as_json,
+          title=f"Accounts at {connection.name}", empty="no account matches")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(companies_app, name="companies")
+    for command in (agreements, subscriptions, resources, lines, catalog):
+        app.command()(command)
+
+
+def agreements(
+    psa_company_id: str = typer.Argument(..., help="The PSA company's id."),
+    include_expired: bool = typer.Option(False, "--include-expired", help="Show expired ones."),
+    include_linked: bool = typer.Option(False, "--include-linked",
+                                        help="Show agreements already linked."),
+    as_json: bool = JSON,
+) -> None:
+    """Agreements (contracts) of a PSA company; expired and linked ones hidden by default."""
+    rt = runtime()
+    linked = {s.agreement_id for s in rt.store.active_subscription_links()}
+    rows = [
+        {"id": a.id, "name": a.name, "status": a.status, "billing_cycle": a.billing_cycle,
+         "start_date": a.start_date, "end_date": a.end_date,
+         "expired": a.is_expired(rt.today), "linked": a.id in linked}
+        for a in rt.psa.list_agreements(psa_company_id)
+        if agreement_is_visible(a, linked=linked, include_expired=include_expired,
+                                include_linked=include_linked, today=rt.today)
+    ]
+    table(rows, ["id", "name", "status", "billing_cycle", "start_date", "end_date", "expired",
+                 "linked"], as_json=as_json, title=f"Agreements of PSA company {psa_company_id}",
+          empty="no agreement to show (try --include-expired / --include-linked)")
+
+
+def subscriptions(
+    account_id: str = typer.Argument(..., help="The provider account's id."),
+    provider: str | None = PROVIDER,
+    as_json: bool = JSON,
+) -> None:
+    """Subscriptions of a provider account, with the agreement each is linked to."""
+    rt = runtime()
+    connection = rt.provider(provider)
+    rows = []
+    for sub in connection.list_subscriptions(account_id):
+        link = rt.store.subscription_link(connection.name, sub.id)
+        rows.append({"id": sub.id, "name": sub.name, "status": sub.status,
+                     "agreement_id": link.agreement_id if link else None})
+    table(rows, ["id", "name", "status", "agreement_id"], as_json=as_json,
+          title=f"Subscriptions of account {account_id}", empty="no subscription")
+
+
+def resources(
+    subscription_id: str = typer.Argument(..., help="The provider subscription's id."),
+    provider: str | None = PROVIDER,
+    as_json: bool = JSON,
+) -> None:
+    """Resources (product lines with quantities) of a provider subscription."""
+    rt = runtime()
+    connection = rt.provider(provider)
+    rows = []
+    for res in connection.list_resources(subscription_id):
+        link = rt.store.resource_link(connection.name, res.id)
+        rows.append({"id": res.id, "name": res.name, "sku": res.sku, "quantity": res.quantity,
+                     "seat_based": res.seat_based, "unit_price": res.unit_price,
+                     "unit_cost": res.unit_cost,
+                     "catalog_item_id": link.catalog_item_id if link else None})
+    table(rows, ["id", "name", "sku", "quantity", "seat_based", "unit_price", "unit_cost",
+                 "catalog_item_id"], as_json=as_json,
+          title=f"Resources of subscription {subscription_id}", empty="no resource")
+
+
+def lines(
+    agreement_id: str = typer.Argument(..., help="The PSA agreement's id."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Quantities as of YYYY-MM-DD "
+                                     "(default today)."),
+    as_json: bool = JSON,
+) -> None:
+    """Products on a PSA agreement with their quantities as of a date."""
+    rt = runtime()
+    day = _parse_date(as_of) if as_of else rt.today
+    rows = [{"id": line.id, "name": line.name, "catalog_item_id": line.catalog_item_id,
+             "quantity": line.quantity, "as_of": line.as_of, "unit_price": line.unit_price,
+             "unit_cost": line.unit_cost}
+            for line in rt.psa.list_lines(agreement_id, day)]
+    table(rows, ["id", "name", "catalog_item_id", "quantity", "as_of", "unit_price",
+                 "unit_cost"], as_json=as_json, title=f"Lines of agreement {agreement_id}",
+          empty="no line on this agreement")
+
+
+def catalog(search: str | None = SEARCH, as_json: bool = JSON) -> None:
+    """The PSA catalog (products / services) that lines bill as."""
+    rows = [{"id": item.id, "name": item.name, "identifier": item.identifier,
+             "price": item.price, "cost": item.cost, "active": item.active}
+            for item in runtime().psa.list_catalog(search=search)]
+    table(rows, ["id", "name", "identifier", "price", "cost", "active"], as_json=as_json,
+          title="PSA catalog", empty="no catalog item matches")
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not a date (YYYY-MM-DD)") from None

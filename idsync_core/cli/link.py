@@ -1,0 +1,168 @@
+"""``idsync link ...`` and ``idsync unlink ...``: the linking flow, one level at a time."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from decimal import Decimal, InvalidOperation
+from typing import TypeVar
+
+import typer
+
+from idsync_core.cli.context import IdsyncTyper, runtime
+from idsync_core.cli.output import err, out, print_json
+from idsync_core.cli.render import render_reconcile
+from idsync_core.engine import linking
+from idsync_core.engine.pricing import PriceSourceKind
+from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
+
+T = TypeVar("T")
+PROVIDER = typer.Option(None, "--provider", help="Provider connection (default: the only one).")
+JSON = typer.Option(False, "--json", help="Print the result as JSON.")
+
+link_app = IdsyncTyper(help="Link provider objects to their PSA twins.")
+unlink_app = IdsyncTyper(help="Remove a link (its history is kept).")
+
+
+def decimal_option(value: str | None, name: str) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        number = Decimal(value)
+    except InvalidOperation:
+        raise typer.BadParameter(f"{value!r} is not a number", param_hint=name) from None
+    if not number.is_finite():
+        raise typer.BadParameter(f"{value!r} is not a finite number", param_hint=name)
+    return number
+
+
+def price_choice(kind: PriceSourceKind | None, price: str | None, cost: str | None,
+                 markup: str | None) -> linking.PriceChoice | None:
+    if kind is None:
+        if price is not None or cost is not None:
+            kind = PriceSourceKind.CUSTOM
+        elif markup is not None:
+            kind = PriceSourceKind.MARKUP
+        else:
+            return None
+    return linking.PriceChoice(kind, decimal_option(price, "--price"),
+                               decimal_option(cost, "--cost"),
+                               decimal_option(markup, "--markup"))
+
+
+def confirm_or_refuse(call: Callable[[bool], T], yes: bool) -> T:
+    """Run ``call(confirmed)``; on a needed confirmation ask on a terminal, else refuse."""
+    try:
+        return call(yes)
+    except ConfirmationRequired as exc:
+        if yes or not sys.stdin.isatty():
+            raise
+        err.print(f"[yellow]{exc.message}[/yellow]")
+        if not typer.confirm("Continue?", default=False, err=True):
+            raise RefusedError("not confirmed; nothing was changed") from None
+        return call(True)
+
+
+@link_app.command("company")
+def link_company(
+    account_id: str = typer.Argument(..., help="Provider account id."),
+    psa_company_id: str = typer.Argument(..., help="PSA company id."),
+    provider: str | None = PROVIDER,
+    as_json: bool = JSON,
+) -> None:
+    """Link a provider customer account to a PSA company."""
+    link = linking.link_company(runtime(), provider, account_id, psa_company_id)
+    if as_json:
+        print_json({"id": link.id, "provider": link.provider, "account_id": link.account_id,
+                    "psa_company_id": link.psa_company_id})
+        return
+    out.print(f"Linked account {link.account_id} ({link.account_name}) at {link.provider} "
+              f"to PSA company {link.psa_company_id} ({link.psa_company_name}).")
+
+
+@link_app.command("subscription")
+def link_subscription(
+    subscription_id: str = typer.Argument(..., help="Provider subscription id."),
+    agreement_id: str = typer.Argument(..., help="PSA agreement (contract) id."),
+    provider: str | None = PROVIDER,
+    as_json: bool = JSON,
+) -> None:
+    """Link a provider subscription to an agreement of the linked PSA company."""
+    link = linking.link_subscription(runtime(), provider, subscription_id, agreement_id)
+    if as_json:
+        print_json({"id": link.id, "provider": link.provider,
+                    "subscription_id": link.subscription_id, "agreement_id": link.agreement_id})
+        return
+    out.print(f"Linked subscription {link.subscription_id} ({link.subscription_name}) to "
+              f"agreement {link.agreement_id} ({link.agreement_name}).")
+
+
+@link_app.command("resource")
+def link_resource(
+    resource_id: str = typer.Argument(..., help="Provider resource id."),
+    catalog_item_id: str = typer.Argument(..., help="PSA catalog item id it bills as."),
+    price_source: PriceSourceKind | None = typer.Option(
+        None, "--price-source", help="Price source for this link (default: inherited, "
+        "else catalog)."),
+    price: str | None = typer.Option(None, "--price", help="Custom unit price."),
+    cost: str | None = typer.Option(None, "--cost", help="Custom unit cost."),
+    markup: str | None = typer.Option(None, "--markup", help="Markup percent on provider cost."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm a custom cost below the "
+                             "PSA cost without asking."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be posted; change "
+                                 "nothing."),
+    provider: str | None = PROVIDER,
+    as_json: bool = JSON,
+) -> None:
+    """Link a resource to a catalog product and bring the PSA line equal to the provider."""
+    choice = price_choice(price_source, price, cost, markup)
+    rt = runtime()
+    result = confirm_or_refuse(
+        lambda confirmed: linking.link_resource(rt, provider, resource_id, catalog_item_id,
+                                                price=choice, confirmed=confirmed,
+                                                dry_run=dry_run), yes)
+    assert isinstance(result, linking.ReconcileResult)
+    render_reconcile(result, as_json=as_json)
+
+
+def _unlink(kind: str, provider: str | None, object_id: str) -> None:
+    rt = runtime()
+    name = rt.provider(provider).name
+    store = rt.store
+    if kind == "company":
+        link = store.company_link(name, object_id)
+        if link is not None and any(s.company_link_id == link.id
+                                    for s in store.active_subscription_links()):
+            raise RefusedError(f"account {object_id} still has linked subscriptions",
+                               hint="unlink them first (`idsync links` shows them)")
+    elif kind == "subscription":
+        link = store.subscription_link(name, object_id)
+        if link is not None and any(r.subscription_link_id == link.id
+                                    for r in store.active_resource_links()):
+            raise RefusedError(f"subscription {object_id} still has linked resources",
+                               hint="unlink them first (`idsync links` shows them)")
+    else:
+        link = store.resource_link(name, object_id)
+    if link is None:
+        raise NotFoundError(f"no active {kind} link for {object_id} at {name}",
+                            hint="`idsync links` lists the links")
+    store.remove_link(link, object_id=object_id)
+    out.print(f"Unlinked {kind} {object_id}; its history is kept.")
+
+
+@unlink_app.command("company")
+def unlink_company(account_id: str, provider: str | None = PROVIDER) -> None:
+    """Unlink a provider account (after its subscriptions)."""
+    _unlink("company", provider, account_id)
+
+
+@unlink_app.command("subscription")
+def unlink_subscription(subscription_id: str, provider: str | None = PROVIDER) -> None:
+    """Unlink a subscription (after its resources)."""
+    _unlink("subscription", provider, subscription_id)
+
+
+@unlink_app.command("resource")
+def unlink_resource(resource_id: str, provider: str | None = PROVIDER) -> None:
+    """Unlink a resource; IDSync stops syncing its line."""
+    _unlink("resource", provider, resource_id)

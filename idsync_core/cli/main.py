@@ -1,0 +1,52 @@
+"""The ``idsync`` application: global options and the command groups."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from idsync_core.cli import browse, records, system
+from idsync_core.cli.context import CliState, IdsyncTyper, configure_logging, current_state
+from idsync_core.cli.link import link_app, unlink_app
+from idsync_core.cli.price_source import price_app
+
+app = IdsyncTyper(
+    help="IDSync keeps your PSA's billed quantities equal to what your cloud distributor "
+         "provisioned.",
+    epilog="Exit codes: 0 ok, 1 internal error, 2 usage, 3 configuration, 4 not found, "
+           "5 refused, 6 remote API error, 7 some postings failed, 8 another run holds the lock.",
+)
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    config: Path | None = typer.Option(None, "--config", "-c", envvar="IDSYNC_CONFIG",
+                                       help="idsync.toml to use (default: the user config "
+                                            "directory)."),
+    db: str | None = typer.Option(None, "--db", help="SQLAlchemy URL of the store "
+                                  "(overrides the store url setting)."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what IDSync does "
+                                 "(stderr)."),
+    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
+) -> None:
+    configure_logging(verbose)
+    state = CliState(config=config, db=db, debug=debug)
+    current_state.set(state)
+    ctx.call_on_close(state.close)
+
+
+app.command()(system.plugins)
+app.command()(system.check)
+browse.register(app)
+app.add_typer(link_app, name="link")
+app.add_typer(unlink_app, name="unlink")
+app.add_typer(price_app, name="price-source")
+app.command()(records.links)
+app.command()(records.log)
+
+
+def run() -> None:
+    """Console entry point."""
+    app()

@@ -1,0 +1,91 @@
+"""``idsync price-source ...``: where posting prices come from, per company/agreement/link."""
+
+from __future__ import annotations
+
+import typer
+
+from idsync_core.cli.context import IdsyncTyper, runtime
+from idsync_core.cli.link import PROVIDER, confirm_or_refuse, price_choice
+from idsync_core.cli.output import out, table
+from idsync_core.engine import linking
+from idsync_core.engine.pricing import PriceSourceKind, Scope
+from idsync_core.engine.reader import Reader
+from idsync_core.errors import NotFoundError, RefusedError
+
+price_app = IdsyncTyper(help="Set, list and clear price sources (most specific wins: link, "
+                        "agreement, company; default catalog).")
+
+
+def _scope(company: str | None, agreement: str | None, resource: str | None,
+           provider: str | None) -> tuple[Scope, str, str | None]:
+    """(scope, scope id, catalog item id whose PSA cost a custom cost is checked against)."""
+    chosen = [s for s in (company, agreement, resource) if s is not None]
+    if len(chosen) != 1:
+        raise RefusedError("give exactly one of --company, --agreement or --resource")
+    if company is not None:
+        return Scope.COMPANY, company, None
+    if agreement is not None:
+        return Scope.AGREEMENT, agreement, None
+    rt = runtime()
+    assert resource is not None
+    link = rt.store.resource_link(rt.provider(provider).name, resource)
+    if link is None:
+        raise NotFoundError(f"resource {resource} is not linked",
+                            hint="link it first with `idsync link resource`")
+    return Scope.LINK, str(link.id), link.catalog_item_id
+
+
+@price_app.command("set")
+def set_source(
+    kind: PriceSourceKind = typer.Argument(..., help="catalog | agreement | custom | "
+                                           "provider | markup"),
+    company: str | None = typer.Option(None, "--company", help="PSA company id."),
+    agreement: str | None = typer.Option(None, "--agreement", help="PSA agreement id."),
+    resource: str | None = typer.Option(None, "--resource", help="A linked resource's id."),
+    price: str | None = typer.Option(None, "--price", help="Custom unit price."),
+    cost: str | None = typer.Option(None, "--cost", help="Custom unit cost."),
+    markup: str | None = typer.Option(None, "--markup", help="Markup percent."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Confirm a custom cost below the PSA "
+                             "cost."),
+    provider: str | None = PROVIDER,
+) -> None:
+    """Set the price source for a company, an agreement or one linked resource."""
+    scope, scope_id, catalog_item_id = _scope(company, agreement, resource, provider)
+    choice = price_choice(kind, price, cost, markup)
+    assert choice is not None
+    rt = runtime()
+
+    def apply(confirmed: bool) -> None:
+        choice.validate()
+        if catalog_item_id is not None:
+            catalog = Reader(rt).catalog_item(catalog_item_id)
+            linking.check_custom_cost(choice, catalog.cost, confirmed)
+        linking.set_price_source(rt, scope, scope_id, choice)
+
+    confirm_or_refuse(apply, yes)
+    out.print(f"Price source for {scope.value} {scope_id}: {kind.value}.")
+
+
+@price_app.command("list")
+def list_sources(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every price-source setting."""
+    rows = [{"id": s.id, "name": f"{s.scope} {s.scope_id}", "scope": s.scope,
+             "scope_id": s.scope_id, "kind": s.kind, "price": s.price, "cost": s.cost,
+             "markup_percent": s.markup_percent}
+            for s in runtime().store.price_sources()]
+    table(rows, ["scope", "scope_id", "kind", "price", "cost", "markup_percent"],
+          as_json=as_json, title="Price sources", empty="no price source set (catalog applies)")
+
+
+@price_app.command("clear")
+def clear_source(
+    company: str | None = typer.Option(None, "--company"),
+    agreement: str | None = typer.Option(None, "--agreement"),
+    resource: str | None = typer.Option(None, "--resource"),
+    provider: str | None = PROVIDER,
+) -> None:
+    """Remove a setting; the next less specific one applies again."""
+    scope, scope_id, _ = _scope(company, agreement, resource, provider)
+    if not runtime().store.clear_price_source(scope.value, scope_id):
+        raise NotFoundError(f"no price source is set for {scope.value} {scope_id}")
+    out.print(f"Cleared the price source of {scope.value} {scope_id}.")

@@ -1,0 +1,59 @@
+"""``idsync links`` and ``idsync log``: what is linked, and what was posted."""
+
+from __future__ import annotations
+
+import typer
+
+from idsync_core.cli.context import runtime
+from idsync_core.cli.output import table
+
+JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
+
+
+def links(as_json: bool = JSON) -> None:
+    """Every active link: companies, subscriptions and resources."""
+    store = runtime().store
+    rows: list[dict[str, object]] = []
+    for c in store.active_company_links():
+        rows.append({"id": c.account_id, "name": c.account_name, "level": "company",
+                     "provider": c.provider, "psa_id": c.psa_company_id,
+                     "psa_name": c.psa_company_name})
+    for s in store.active_subscription_links():
+        rows.append({"id": s.subscription_id, "name": s.subscription_name,
+                     "level": "subscription", "provider": s.provider, "psa_id": s.agreement_id,
+                     "psa_name": s.agreement_name})
+    for r in store.active_resource_links():
+        rows.append({"id": r.resource_id, "name": r.resource_name, "level": "resource",
+                     "provider": r.provider, "psa_id": r.catalog_item_id,
+                     "psa_name": r.catalog_item_name, "agreement_id": r.agreement_id,
+                     "last_quantity": r.last_quantity})
+    table(rows, ["level", "provider", "id", "name", "psa_id", "psa_name"], as_json=as_json,
+          title="Links", empty="nothing is linked yet (see `idsync link --help`)")
+
+
+def log(
+    failed: bool = typer.Option(False, "--failed", help="Only postings that did not go "
+                                "through (the failure log)."),
+    limit: int = typer.Option(200, "--limit", min=1, help="At most this many, newest first."),
+    as_json: bool = JSON,
+) -> None:
+    """The adjustments log: every posting IDSync intended, with its outcome."""
+    statuses = ("failed", "unknown", "pending") if failed else None
+    rows = [
+        {"id": e.key, "name": f"{e.resource_id} → {e.catalog_item_id}", "key": e.key,
+         "status": e.status, "origin": e.origin, "provider": e.provider,
+         "account_id": e.account_id, "subscription_id": e.subscription_id,
+         "resource_id": e.resource_id, "psa_company_id": e.psa_company_id,
+         "agreement_id": e.agreement_id, "catalog_item_id": e.catalog_item_id,
+         "delta": e.delta, "from_quantity": e.from_quantity,
+         "target_quantity": e.target_quantity, "effective_date": e.effective_date,
+         "unit_price": e.unit_price, "unit_cost": e.unit_cost,
+         "psa_record_id": e.psa_record_id, "attempts": e.attempts, "error": e.error,
+         "created_at": e.created_at, "updated_at": e.updated_at}
+        for e in runtime().store.journal_entries(statuses, limit=limit)
+    ]
+    table(rows, ["updated_at", "status", "resource_id", "agreement_id", "catalog_item_id",
+                 "delta", "effective_date", "unit_price", "unit_cost", "psa_record_id",
+                 "error"], as_json=as_json,
+          title="Failure log" if failed else "Adjustments log",
+          empty="no failed posting" if failed else "nothing posted yet")

@@ -1,0 +1,84 @@
+"""How a reconciliation reads, for people and for scripts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from idsync_core.cli.output import cell, err, out, print_json
+from idsync_core.engine.linking import ReconcileResult
+from idsync_core.errors import PartialFailure
+
+
+def reconcile_record(result: ReconcileResult) -> dict[str, Any]:
+    plan = result.plan
+    return {
+        "dry_run": result.dry_run,
+        "link_id": plan.link.id,
+        "provider": plan.link.provider,
+        "resource_id": plan.link.resource_id,
+        "resource_name": plan.link.resource_name,
+        "agreement_id": plan.link.agreement_id,
+        "catalog_item_id": plan.link.catalog_item_id,
+        "provider_quantity": plan.desired,
+        "psa_quantity": plan.actual,
+        "terminated": plan.terminated,
+        "price_source": plan.pricing.source if plan.pricing else None,
+        "problem": plan.problem,
+        "changes": [
+            {
+                "key": c.adjustment.idempotency_key,
+                "delta": c.adjustment.delta,
+                "from_quantity": c.from_quantity,
+                "target_quantity": c.adjustment.target_quantity,
+                "effective_date": c.adjustment.effective_date,
+                "unit_price": c.adjustment.unit_price,
+                "unit_cost": c.adjustment.unit_cost,
+                "status": _status_of(result, c.adjustment.idempotency_key),
+            }
+            for c in plan.changes
+        ],
+    }
+
+
+def _status_of(result: ReconcileResult, key: str) -> str:
+    if result.dry_run:
+        return "would post"
+    for posting in result.postings:
+        if posting.change.adjustment.idempotency_key == key:
+            return posting.status
+    return "not posted"
+
+
+def render_reconcile(result: ReconcileResult, *, as_json: bool) -> None:
+    """Print the outcome; raise :class:`PartialFailure` (exit 7) when a posting failed."""
+    plan = result.plan
+    failed = [p for p in result.postings if p.status != "posted"]
+    if as_json:
+        print_json(reconcile_record(result))
+    else:
+        link = plan.link
+        if result.link_created:
+            out.print(f"Linked resource {link.resource_id} ({link.resource_name}) to catalog "
+                      f"item {link.catalog_item_id} ({link.catalog_item_name}) on agreement "
+                      f"{link.agreement_id}.")
+        if plan.problem:
+            err.print(f"[yellow]not reconciled:[/yellow] {plan.problem}")
+        else:
+            where = "terminated at" if plan.terminated else "at"
+            out.print(f"{cell(plan.desired)} x {link.resource_name} {where} {link.provider}, "
+                      f"{cell(plan.actual)} on the PSA.")
+            if not plan.changes:
+                out.print("Already equal: nothing to post.")
+            for change in plan.changes:
+                a = change.adjustment
+                verb = "addition" if a.delta > 0 else "reduction"
+                status = _status_of(result, a.idempotency_key)
+                out.print(f"  → {verb} of {abs(a.delta)} units ({change.from_quantity} → "
+                          f"{a.target_quantity}) effective {a.effective_date}, unit price "
+                          f"{cell(a.unit_price)}, cost {cell(a.unit_cost)} "
+                          f"[{plan.pricing.source if plan.pricing else '?'}]: {status}")
+        for posting in failed:
+            err.print(f"[red]failed:[/red] {posting.error}")
+    if failed:
+        raise PartialFailure(f"{len(failed)} posting(s) did not go through; they are in the "
+                             "failure log", hint="see `idsync log --failed`")

@@ -1,0 +1,45 @@
+"""``idsync plugins`` and ``idsync check``: what is installed, and whether it works."""
+
+from __future__ import annotations
+
+import typer
+
+from idsync_core.cli.context import runtime
+from idsync_core.cli.output import err, table
+from idsync_core.errors import ExitCode, IdsyncError
+from idsync_core.plugins import discover_plugins
+
+JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
+
+
+def plugins(as_json: bool = JSON) -> None:
+    """Installed connectors: name, kind, version, distribution and the hooks each implements."""
+    rows = [{"id": info.name, "name": info.name, "kind": info.kind, "version": info.version,
+             "distribution": info.distribution, "hooks": list(info.hooks)}
+            for info in sorted(discover_plugins().values(), key=lambda i: i.name)]
+    table(rows, ["name", "kind", "version", "distribution", "hooks"], as_json=as_json,
+          title="Installed connectors", empty="no connector is installed")
+
+
+def check(as_json: bool = JSON) -> None:
+    """Reach and authenticate every configured connection."""
+    rt = runtime()
+    rows: list[dict[str, object]] = []
+    worst = ExitCode.OK
+    targets: list[tuple[str, object]] = [("psa", lambda: rt.psa)]
+    targets += [(f"providers.{name}", lambda n=name: rt.provider(n))
+                for name in rt.provider_names]
+    if not rt.settings.psa and not rt.provider_names:
+        err.print("nothing is configured; see the README's Configuration section")
+        raise typer.Exit(int(ExitCode.CONFIGURATION))
+    for section, connect in targets:
+        try:
+            connection = connect()  # type: ignore[operator]
+            rows.append({"id": section, "name": connection.info.name, "ok": True,
+                         "detail": connection.check()})
+        except IdsyncError as exc:
+            rows.append({"id": section, "name": section, "ok": False, "detail": exc.message})
+            worst = max(worst, exc.exit_code)
+    table(rows, ["id", "name", "ok", "detail"], as_json=as_json, title="Connections")
+    if worst:
+        raise typer.Exit(int(worst))

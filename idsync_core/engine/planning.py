@@ -1,0 +1,147 @@
+"""Planning: the changes that bring one PSA line equal to its provider resource.
+
+The PSA line is a step function of time. IDSync reads it at two dates — today and the day a
+decrease would start (the next billing period) — and plans:
+
+* provider above today's PSA quantity: an increase effective today;
+* provider below it: a decrease effective on the next period start (or today, by policy);
+* and, in both cases, whatever makes the quantity at the next period start equal the provider
+  too (a decrease scheduled earlier that no longer holds is undone, and vice versa).
+
+Each change carries a deterministic idempotency key: the same intended change gets the same key
+in a retry or a re-run, and a new key once an earlier posting of the link has landed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from idsync_core.engine import pricing
+from idsync_core.engine.dates import decrease_date
+from idsync_core.engine.reader import Reader
+from idsync_core.engine.runtime import Runtime
+from idsync_core.models import Adjustment, Agreement, Resource, Subscription
+from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
+
+ZERO = Decimal(0)
+
+
+@dataclass
+class PlannedChange:
+    adjustment: Adjustment
+    from_quantity: Decimal
+
+
+@dataclass
+class LinePlan:
+    """What one resource link needs; ``problem`` set means it cannot be planned (reported)."""
+
+    link: ResourceLink
+    subscription_link: SubscriptionLink
+    company_link: CompanyLink
+    subscription: Subscription | None = None
+    resource: Resource | None = None
+    agreement: Agreement | None = None
+    desired: Decimal | None = None
+    actual: Decimal | None = None
+    actual_next: Decimal | None = None
+    next_date: date | None = None
+    pricing: pricing.Pricing | None = None
+    changes: list[PlannedChange] = field(default_factory=list)
+    problem: str | None = None
+
+    @property
+    def terminated(self) -> bool:
+        return self.subscription is not None and self.subscription.terminated
+
+
+def idempotency_key(link: ResourceLink, effective: date, from_quantity: Decimal,
+                    target: Decimal, landed_before: int) -> str:
+    """Deterministic key of one intended change (see the module docstring)."""
+    parts = [link.provider, link.resource_id, link.agreement_id, link.catalog_item_id,
+             effective.isoformat(), _canonical(from_quantity), _canonical(target),
+             str(landed_before)]
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def _canonical(quantity: Decimal) -> str:
+    return format(quantity.normalize(), "f")
+
+
+def steps(desired: Decimal, today: date, q_today: Decimal, next_date: date,
+          q_next: Decimal) -> list[tuple[date, Decimal, Decimal]]:
+    """(effective date, quantity before, delta) of each change; pure arithmetic, see above."""
+    changes: list[tuple[date, Decimal, Decimal]] = []
+    if desired > q_today:
+        changes.append((today, q_today, desired - q_today))
+        q_next += desired - q_today
+    if next_date > today and q_next != desired:
+        changes.append((next_date, q_next, desired - q_next))
+    elif next_date == today and desired < q_today:
+        changes.append((today, q_today, desired - q_today))
+    return changes
+
+
+def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
+              sub_link: SubscriptionLink, company_link: CompanyLink, *,
+              price_setting: PriceSourceSetting | None = None) -> LinePlan:
+    """Plan one link. ``link`` may be unsaved (a dry-run link); ``price_setting`` then stands
+    in for the price source it would get."""
+    plan = LinePlan(link=link, subscription_link=sub_link, company_link=company_link)
+    provider = link.provider
+    plan.subscription = reader.subscriptions(provider, company_link.account_id).get(
+        sub_link.subscription_id)
+    if plan.subscription is None:
+        plan.problem = (f"subscription {sub_link.subscription_id} is no longer listed for "
+                        f"account {company_link.account_id} at {provider}")
+        return plan
+    plan.resource = reader.resources(provider, plan.subscription.id).get(link.resource_id)
+    if plan.resource is None and not plan.terminated:
+        plan.problem = f"resource {link.resource_id} is no longer listed at {provider}"
+        return plan
+    if plan.resource is not None and not plan.resource.seat_based:
+        plan.problem = f"resource {link.resource_id} has no seat count (usage-based); not synced"
+        return plan
+    if plan.terminated or plan.resource is None:
+        plan.desired = ZERO
+    else:
+        plan.desired = plan.resource.quantity or ZERO
+    plan.agreement = reader.agreement(company_link.psa_company_id, link.agreement_id)
+    today = runtime.today
+    plan.next_date = decrease_date(plan.agreement, today, runtime.settings.sync.decrease_effective)
+    lines_today = reader.lines(link.agreement_id, today)
+    line = lines_today.get(link.catalog_item_id)
+    plan.actual = line.quantity if line else ZERO
+    next_line = reader.lines(link.agreement_id, plan.next_date).get(link.catalog_item_id)
+    plan.actual_next = next_line.quantity if next_line else ZERO
+
+    setting = price_setting or pricing.effective_setting(
+        runtime.store, link_id=link.id, agreement_id=link.agreement_id,
+        psa_company_id=company_link.psa_company_id)[0]
+    catalog = reader.catalog_items([link.catalog_item_id]).get(link.catalog_item_id)
+    resource_for_price = plan.resource or Resource(id=link.resource_id,
+                                                   subscription_id=plan.subscription.id,
+                                                   name=link.resource_name)
+    plan.pricing = pricing.resolve(setting, catalog=catalog, line=line,
+                                   resource=resource_for_price)
+    landed = runtime.store.posted_count(link.id) if link.id is not None else 0
+    for effective, before, delta in steps(plan.desired, today, plan.actual, plan.next_date,
+                                          plan.actual_next):
+        target = before + delta
+        adjustment = Adjustment(
+            agreement_id=link.agreement_id,
+            catalog_item_id=link.catalog_item_id,
+            delta=delta,
+            target_quantity=target,
+            effective_date=effective,
+            unit_price=plan.pricing.price,
+            unit_cost=plan.pricing.cost,
+            idempotency_key=idempotency_key(link, effective, before, target, landed),
+            description=f"{link.resource_name or link.resource_id} ({provider} "
+                        f"{plan.subscription.id})",
+        )
+        plan.changes.append(PlannedChange(adjustment, before))
+    return plan

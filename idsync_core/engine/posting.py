@@ -1,0 +1,133 @@
+"""Exactly-once posting: journal the intent, post, journal the outcome; recover from crashes.
+
+The order is what makes a crash harmless:
+
+1. the journal entry is written ``pending`` (committed) *before* the PSA is called;
+2. the connector posts and confirms by re-reading;
+3. the outcome (``posted`` / ``failed`` / ``unknown``) is written.
+
+A crash between 1 and 3 leaves ``pending``. Before planning anything, :func:`resolve_open` settles
+every pending or unknown entry from what the PSA shows — the connector's marker search where it
+has one, else the line's quantity as of the entry's effective date — and never posts blind:
+
+* the PSA shows the target (or the marker is found): the posting landed → ``posted``;
+* it shows the quantity from before: it did not land → ``failed`` (the next plan posts it again,
+  under the same key);
+* anything else: someone else changed the line → ``superseded``; the next plan starts afresh
+  from what is there.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+
+from idsync_core.engine.planning import LinePlan, PlannedChange
+from idsync_core.engine.reader import Reader
+from idsync_core.engine.runtime import Runtime
+from idsync_core.errors import ApiError, IdsyncError, OutcomeUnknownError
+from idsync_core.models import Adjustment
+from idsync_core.store import JournalEntry
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class PostingResult:
+    change: PlannedChange
+    status: str  # posted | failed | unknown
+    record_id: str | None = None
+    quantity_after: Decimal | None = None
+    error: str | None = None
+
+
+def post_change(runtime: Runtime, reader: Reader, plan: LinePlan, change: PlannedChange,
+                *, origin: str) -> PostingResult:
+    adjustment = change.adjustment
+    link, company_link = plan.link, plan.company_link
+    store = runtime.store
+    existing = store.journal_entry(adjustment.idempotency_key)
+    if existing is not None and existing.status == "posted":
+        # Planning re-reads the PSA, so this only happens if the PSA changed under us; the
+        # key's posting already landed once and is never sent twice.
+        return PostingResult(change, "posted", existing.psa_record_id,
+                             error="already posted under this key")
+    store.journal_begin(JournalEntry(
+        key=adjustment.idempotency_key,
+        resource_link_id=link.id,
+        origin=origin,
+        provider=link.provider,
+        account_id=company_link.account_id,
+        subscription_id=plan.subscription_link.subscription_id,
+        resource_id=link.resource_id,
+        psa_company_id=company_link.psa_company_id,
+        agreement_id=adjustment.agreement_id,
+        catalog_item_id=adjustment.catalog_item_id,
+        from_quantity=change.from_quantity,
+        delta=adjustment.delta,
+        target_quantity=adjustment.target_quantity,
+        effective_date=adjustment.effective_date,
+        unit_price=adjustment.unit_price,
+        unit_cost=adjustment.unit_cost,
+        request=adjustment.model_dump_json(),
+    ))
+    try:
+        posted = runtime.psa.post_adjustment(adjustment)
+    except OutcomeUnknownError as exc:
+        store.journal_finish(adjustment.idempotency_key, "unknown", error=str(exc))
+        reader.forget_lines(adjustment.agreement_id)
+        entry = store.journal_entry(adjustment.idempotency_key)
+        assert entry is not None
+        status = settle(runtime, reader, entry)
+        return PostingResult(change, status, error=None if status == "posted" else str(exc))
+    except (ApiError, IdsyncError) as exc:
+        store.journal_finish(adjustment.idempotency_key, "failed", error=str(exc))
+        return PostingResult(change, "failed", error=str(exc))
+    finally:
+        reader.forget_lines(adjustment.agreement_id)
+    note = None
+    if posted.quantity_after is not None and posted.quantity_after != adjustment.target_quantity:
+        note = (f"posted, but the PSA now shows {posted.quantity_after} as of "
+                f"{adjustment.effective_date}, not {adjustment.target_quantity}")
+        log.warning("%s", note)
+    store.journal_finish(adjustment.idempotency_key, "posted", psa_record_id=posted.record_id,
+                         error=note)
+    store.set_last_quantity(link.id, adjustment.target_quantity)
+    return PostingResult(change, "posted", posted.record_id, posted.quantity_after, note)
+
+
+def settle(runtime: Runtime, reader: Reader, entry: JournalEntry) -> str:
+    """Decide a pending/unknown entry from what the PSA shows now; return the new status."""
+    adjustment = Adjustment.model_validate_json(entry.request)
+    found = runtime.psa.find_adjustment(adjustment) if runtime.psa.can_find_adjustments else None
+    if found is not None:
+        runtime.store.journal_finish(entry.key, "posted", psa_record_id=found.record_id,
+                                     error="confirmed after an interruption (marker found)")
+        return "posted"
+    lines = reader.lines(entry.agreement_id, entry.effective_date)
+    line = lines.get(entry.catalog_item_id)
+    quantity = line.quantity if line else Decimal(0)
+    if quantity == entry.target_quantity:
+        runtime.store.journal_finish(entry.key, "posted", error="confirmed after an "
+                                     f"interruption (the PSA shows {quantity})")
+        runtime.store.set_last_quantity(entry.resource_link_id, quantity)
+        return "posted"
+    if quantity == entry.from_quantity:
+        runtime.store.journal_finish(entry.key, "failed", error=(entry.error or "interrupted") +
+                                     f"; not applied (the PSA still shows {quantity})")
+        return "failed"
+    runtime.store.journal_finish(entry.key, "superseded", error=(
+        f"the PSA shows {quantity}, neither {entry.from_quantity} (before) nor "
+        f"{entry.target_quantity} (target); re-planned from what is there"))
+    return "superseded"
+
+
+def resolve_open(runtime: Runtime, reader: Reader) -> list[tuple[JournalEntry, str]]:
+    """Settle every entry a crash or a lost answer left pending or unknown."""
+    settled = []
+    for entry in runtime.store.journal_entries(statuses=("pending", "unknown")):
+        status = settle(runtime, reader, entry)
+        log.info("journal %s (%s): %s", entry.key, entry.status, status)
+        settled.append((entry, status))
+    return settled

@@ -1,0 +1,105 @@
+"""Reads from both sides, each made at most once per run.
+
+A sync touches many links that share subscriptions, agreements and catalog items; the reader
+memoizes every listing so each is fetched once (Ingram throttles its detail endpoint, Autotask
+counts every call against an hourly budget). After a posting the agreement's lines are
+forgotten, because the next plan must see what the PSA says now.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date
+from typing import TypeVar
+
+from idsync_core.engine.runtime import Runtime
+from idsync_core.errors import NotFoundError
+from idsync_core.models import (
+    Agreement,
+    AgreementLine,
+    CatalogItem,
+    Resource,
+    Subscription,
+)
+
+T = TypeVar("T")
+
+
+class Reader:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self._memo: dict[tuple[object, ...], object] = {}
+        self._locks: dict[tuple[object, ...], threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def _once(self, key: tuple[object, ...], load: Callable[[], T]) -> T:
+        """Load ``key`` once, even when several threads ask for it at the same time."""
+        with self._guard:
+            if key in self._memo:
+                return self._memo[key]  # type: ignore[return-value]
+            lock = self._locks.setdefault(key, threading.Lock())
+        with lock:
+            with self._guard:
+                if key in self._memo:
+                    return self._memo[key]  # type: ignore[return-value]
+            value = load()
+            with self._guard:
+                self._memo[key] = value
+            return value
+
+    # -- provider ------------------------------------------------------------------------------
+
+    def subscriptions(self, provider: str, account_id: str) -> dict[str, Subscription]:
+        def load() -> dict[str, Subscription]:
+            connection = self.runtime.provider(provider)
+            return {s.id: s for s in connection.list_subscriptions(account_id)}
+        return self._once(("subscriptions", provider, account_id), load)
+
+    def resources(self, provider: str, subscription_id: str) -> dict[str, Resource]:
+        def load() -> dict[str, Resource]:
+            connection = self.runtime.provider(provider)
+            return {r.id: r for r in connection.list_resources(subscription_id)}
+        return self._once(("resources", provider, subscription_id), load)
+
+    # -- PSA -----------------------------------------------------------------------------------
+
+    def agreements(self, company_id: str) -> dict[str, Agreement]:
+        return self._once(("agreements", company_id), lambda: {
+            a.id: a for a in self.runtime.psa.list_agreements(company_id)})
+
+    def agreement(self, company_id: str, agreement_id: str) -> Agreement:
+        found = self.agreements(company_id).get(agreement_id)
+        if found is None:
+            raise NotFoundError(f"agreement {agreement_id} is not an agreement of PSA company "
+                                f"{company_id}", hint="list them with `idsync agreements "
+                                f"{company_id} --include-expired --include-linked`")
+        return found
+
+    def lines(self, agreement_id: str, as_of: date) -> dict[str, AgreementLine]:
+        """The agreement's lines as of a date, by catalog item id."""
+        return self._once(("lines", agreement_id, as_of), lambda: {
+            line.catalog_item_id: line
+            for line in self.runtime.psa.list_lines(agreement_id, as_of)})
+
+    def forget_lines(self, agreement_id: str) -> None:
+        with self._guard:
+            for key in [k for k in self._memo if k[:2] == ("lines", agreement_id)]:
+                del self._memo[key]
+
+    def catalog_items(self, ids: list[str]) -> dict[str, CatalogItem]:
+        missing = sorted({i for i in ids if ("catalog", i) not in self._memo})
+        if missing:
+            found = {item.id: item for item in self.runtime.psa.list_catalog(ids=missing)}
+            with self._guard:
+                for item_id in missing:
+                    self._memo[("catalog", item_id)] = found.get(item_id)
+        return {i: item for i in ids if (item := self._memo.get(("catalog", i))) is not None
+                and isinstance(item, CatalogItem)}
+
+    def catalog_item(self, item_id: str) -> CatalogItem:
+        item = self.catalog_items([item_id]).get(item_id)
+        if item is None:
+            raise NotFoundError(f"catalog item {item_id} does not exist in the PSA",
+                                hint="find it with `idsync catalog --search TEXT`")
+        return item

@@ -1,0 +1,102 @@
+"""The runtime of one IDSync invocation: settings, store and connections, opened on demand.
+
+The CLI builds one :class:`Runtime` per command; the engine takes it as its only context. Nothing
+is opened until used, so ``idsync plugins`` works without a configuration and ``idsync links``
+without network access.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+from idsync_core.errors import ConfigurationError, NotFoundError
+from idsync_core.plugins import (
+    PluginInfo,
+    ProviderConnection,
+    PsaConnection,
+    discover_plugins,
+    open_connection,
+)
+from idsync_core.settings import IdsyncSettings, default_store_url
+from idsync_core.store import Store
+
+
+def today_from_env() -> date:
+    """Today, or ``IDSYNC_TODAY`` (YYYY-MM-DD) so tests and demos can pin the calendar."""
+    pinned = os.environ.get("IDSYNC_TODAY")
+    if not pinned:
+        return date.today()
+    try:
+        return date.fromisoformat(pinned)
+    except ValueError:
+        raise ConfigurationError(f"IDSYNC_TODAY={pinned!r} is not a date (YYYY-MM-DD)") from None
+
+
+class Runtime:
+    def __init__(self, settings: IdsyncSettings, *, config_path: Path | None = None,
+                 store_url: str | None = None, today: date | None = None) -> None:
+        self.settings = settings
+        self.config_path = config_path
+        self._store_url = store_url
+        self.today = today or today_from_env()
+        self._providers: dict[str, ProviderConnection] = {}
+
+    @cached_property
+    def plugins(self) -> dict[str, PluginInfo]:
+        return discover_plugins()
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self._store_url or self.settings.store.url or default_store_url())
+
+    def _where(self) -> str:
+        return f" in {self.config_path}" if self.config_path else ""
+
+    @cached_property
+    def psa(self) -> PsaConnection:
+        if not self.settings.psa:
+            raise ConfigurationError(
+                f"no PSA connection is configured{self._where()}",
+                hint="add a [psa] table with plugin = \"connectwise\" or \"autotask\" "
+                     "(see the README's Configuration section)")
+        connection = open_connection("psa", self.settings.psa, "psa", self.plugins)
+        assert isinstance(connection, PsaConnection)
+        return connection
+
+    @property
+    def provider_names(self) -> list[str]:
+        return sorted(self.settings.providers)
+
+    def provider(self, name: str | None = None) -> ProviderConnection:
+        """The named provider connection, or the only one when ``name`` is None."""
+        names = self.provider_names
+        if not names:
+            raise ConfigurationError(
+                f"no provider connection is configured{self._where()}",
+                hint="add a [providers.NAME] table, e.g. [providers.ingram] plugin = \"odin\"")
+        if name is None:
+            if len(names) > 1:
+                raise ConfigurationError(
+                    f"several providers are configured ({', '.join(names)})",
+                    hint="choose one with --provider NAME")
+            name = names[0]
+        if name not in self.settings.providers:
+            raise NotFoundError(f"no provider connection named {name!r}",
+                                hint=f"configured: {', '.join(names)}")
+        if name not in self._providers:
+            connection = open_connection(f"providers.{name}", self.settings.providers[name],
+                                         "provider", self.plugins)
+            assert isinstance(connection, ProviderConnection)
+            self._providers[name] = connection
+        return self._providers[name]
+
+    def close(self) -> None:
+        for connection in self._providers.values():
+            connection.close()
+        if "psa" in self.__dict__:
+            self.psa.close()
+        if "store" in self.__dict__:
+            self.store.close()

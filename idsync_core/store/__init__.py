@@ -1,0 +1,335 @@
+"""The store: links, price sources, the adjustment journal, the audit log and run locks.
+
+Any SQLAlchemy URL works (SQLite by default, PostgreSQL for teams). Every change is written
+together with its audit entry in one transaction, so the audit log never misses a change nor
+records one that did not happen.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, delete, event, select, update
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+from idsync_core.errors import ConfigurationError, LockBusyError
+from idsync_core.store import migrate
+from idsync_core.store.schema import (
+    AuditEntry,
+    CompanyLink,
+    JournalEntry,
+    PriceSourceSetting,
+    ResourceLink,
+    RunLock,
+    SubscriptionLink,
+)
+
+__all__ = [
+    "AuditEntry",
+    "CompanyLink",
+    "JournalEntry",
+    "PriceSourceSetting",
+    "ResourceLink",
+    "Store",
+    "SubscriptionLink",
+]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _actor() -> str:
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+def _holder_is_dead(holder: str, actor: str) -> bool:
+    """True when a lock holder is a process of this machine that no longer runs (killed)."""
+    owner, _, pid = holder.rpartition(":")
+    if owner.split("@")[-1] != actor.split("@")[-1] or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _make_engine(url: str) -> Engine:
+    try:
+        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True,
+                                                                           exist_ok=True)
+        if url.startswith("sqlite"):
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+            @event.listens_for(engine, "connect")
+            def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+                cursor = dbapi_connection.cursor()
+                cursor.execute("PRAGMA foreign_keys=ON")
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.close()
+
+            return engine
+        return create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ImportError) as exc:
+        raise ConfigurationError(f"cannot use the store URL: {exc}",
+                                 hint="set [store] url or --db to a SQLAlchemy URL") from None
+
+
+class Store:
+    """Typed access to IDSync's tables; open with ``Store(url)`` (migrates on open)."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = _make_engine(url)
+        try:
+            migrate.upgrade(self.engine)
+        except OperationalError as exc:
+            raise ConfigurationError(
+                f"cannot open the store: {exc.orig}",
+                hint="check [store] url / --db and that the database is reachable") from None
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.actor = _actor()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        with self._sessions.begin() as session:
+            yield session
+
+    def audit(self, session: Session, action: str, subject: str, **details: Any) -> None:
+        session.add(AuditEntry(at=utcnow(), actor=self.actor, action=action, subject=subject,
+                               details=json.dumps(details, default=str, sort_keys=True)))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- links -------------------------------------------------------------------------------
+
+    def company_link(self, provider: str, account_id: str) -> CompanyLink | None:
+        with self.transaction() as s:
+            return s.scalar(select(CompanyLink).where(
+                CompanyLink.provider == provider, CompanyLink.account_id == account_id,
+                CompanyLink.removed_at.is_(None)))
+
+    def subscription_link(self, provider: str, subscription_id: str) -> SubscriptionLink | None:
+        with self.transaction() as s:
+            return s.scalar(select(SubscriptionLink).where(
+                SubscriptionLink.provider == provider,
+                SubscriptionLink.subscription_id == subscription_id,
+                SubscriptionLink.removed_at.is_(None)))
+
+    def resource_link(self, provider: str, resource_id: str) -> ResourceLink | None:
+        with self.transaction() as s:
+            return s.scalar(select(ResourceLink).where(
+                ResourceLink.provider == provider, ResourceLink.resource_id == resource_id,
+                ResourceLink.removed_at.is_(None)))
+
+    def resource_link_by_id(self, link_id: int) -> ResourceLink | None:
+        with self.transaction() as s:
+            return s.get(ResourceLink, link_id)
+
+    def subscription_link_by_id(self, link_id: int) -> SubscriptionLink | None:
+        with self.transaction() as s:
+            return s.get(SubscriptionLink, link_id)
+
+    def company_link_by_id(self, link_id: int) -> CompanyLink | None:
+        with self.transaction() as s:
+            return s.get(CompanyLink, link_id)
+
+    def resource_link_on_line(self, agreement_id: str, catalog_item_id: str) -> ResourceLink | None:
+        with self.transaction() as s:
+            return s.scalar(select(ResourceLink).where(
+                ResourceLink.agreement_id == agreement_id,
+                ResourceLink.catalog_item_id == catalog_item_id,
+                ResourceLink.removed_at.is_(None)))
+
+    def active_company_links(self) -> Sequence[CompanyLink]:
+        with self.transaction() as s:
+            return s.scalars(select(CompanyLink).where(CompanyLink.removed_at.is_(None))
+                             .order_by(CompanyLink.id)).all()
+
+    def active_subscription_links(self) -> Sequence[SubscriptionLink]:
+        with self.transaction() as s:
+            return s.scalars(select(SubscriptionLink).where(SubscriptionLink.removed_at.is_(None))
+                             .order_by(SubscriptionLink.id)).all()
+
+    def active_resource_links(self) -> Sequence[ResourceLink]:
+        with self.transaction() as s:
+            return s.scalars(select(ResourceLink).where(ResourceLink.removed_at.is_(None))
+                             .order_by(ResourceLink.id)).all()
+
+    def add_link(self, link: CompanyLink | SubscriptionLink | ResourceLink, **audit: Any) -> None:
+        """Insert a link with its audit entry; a second active link for one object is refused
+        by the database itself (partial unique indexes), whatever races happen above."""
+        link.created_at = utcnow()
+        try:
+            with self.transaction() as s:
+                s.add(link)
+                s.flush()
+                self.audit(s, f"link.{link.__tablename__.removesuffix('_links')}",
+                           f"{link.__tablename__}#{link.id}", **audit)
+        except IntegrityError:
+            from idsync_core.errors import RefusedError
+
+            raise RefusedError("that object is already linked",
+                               hint="see `idsync links`; unlink it first") from None
+
+    def remove_link(self, link: CompanyLink | SubscriptionLink | ResourceLink,
+                    **audit: Any) -> None:
+        with self.transaction() as s:
+            s.execute(update(type(link)).where(type(link).id == link.id)
+                      .values(removed_at=utcnow()))
+            self.audit(s, f"unlink.{link.__tablename__.removesuffix('_links')}",
+                       f"{link.__tablename__}#{link.id}", **audit)
+
+    def set_last_quantity(self, link_id: int, quantity: Any) -> None:
+        with self.transaction() as s:
+            s.execute(update(ResourceLink).where(ResourceLink.id == link_id)
+                      .values(last_quantity=quantity))
+
+    # -- price sources -----------------------------------------------------------------------
+
+    def price_source(self, scope: str, scope_id: str) -> PriceSourceSetting | None:
+        with self.transaction() as s:
+            return s.scalar(select(PriceSourceSetting).where(
+                PriceSourceSetting.scope == scope, PriceSourceSetting.scope_id == scope_id))
+
+    def price_sources(self) -> Sequence[PriceSourceSetting]:
+        with self.transaction() as s:
+            return s.scalars(select(PriceSourceSetting).order_by(PriceSourceSetting.id)).all()
+
+    def set_price_source(self, setting: PriceSourceSetting) -> None:
+        with self.transaction() as s:
+            s.execute(delete(PriceSourceSetting).where(
+                PriceSourceSetting.scope == setting.scope,
+                PriceSourceSetting.scope_id == setting.scope_id))
+            setting.updated_at = utcnow()
+            s.add(setting)
+            self.audit(s, "price-source.set", f"{setting.scope}:{setting.scope_id}",
+                       kind=setting.kind, price=setting.price, cost=setting.cost,
+                       markup_percent=setting.markup_percent)
+
+    def clear_price_source(self, scope: str, scope_id: str) -> bool:
+        with self.transaction() as s:
+            removed = s.execute(delete(PriceSourceSetting).where(
+                PriceSourceSetting.scope == scope, PriceSourceSetting.scope_id == scope_id))
+            if removed.rowcount:  # type: ignore[attr-defined]
+                self.audit(s, "price-source.clear", f"{scope}:{scope_id}")
+            return bool(removed.rowcount)  # type: ignore[attr-defined]
+
+    # -- the journal ---------------------------------------------------------------------------
+
+    def journal_entry(self, key: str) -> JournalEntry | None:
+        with self.transaction() as s:
+            return s.scalar(select(JournalEntry).where(JournalEntry.key == key))
+
+    def journal_entries(self, statuses: Sequence[str] | None = None,
+                        limit: int | None = None) -> Sequence[JournalEntry]:
+        with self.transaction() as s:
+            query = select(JournalEntry).order_by(JournalEntry.id.desc())
+            if statuses:
+                query = query.where(JournalEntry.status.in_(statuses))
+            if limit:
+                query = query.limit(limit)
+            return s.scalars(query).all()
+
+    def posted_count(self, resource_link_id: int) -> int:
+        """How many postings of this link have landed (part of each new idempotency key)."""
+        with self.transaction() as s:
+            return len(s.scalars(select(JournalEntry.id).where(
+                JournalEntry.resource_link_id == resource_link_id,
+                JournalEntry.status == "posted")).all())
+
+    def journal_begin(self, entry: JournalEntry) -> JournalEntry:
+        """Record the intent (``pending``) durably *before* the PSA is called.
+
+        An entry with the same key that is not posted is reused (attempts counted), so retries
+        of one intended change share one key.
+        """
+        now = utcnow()
+        with self.transaction() as s:
+            existing = s.scalar(select(JournalEntry).where(JournalEntry.key == entry.key))
+            if existing is not None:
+                existing.status = "pending"
+                existing.attempts += 1
+                existing.error = None
+                existing.updated_at = now
+                self.audit(s, "adjustment.retry", f"journal:{entry.key}",
+                           attempt=existing.attempts)
+                return existing
+            entry.status, entry.attempts = "pending", 1
+            entry.created_at = entry.updated_at = now
+            s.add(entry)
+            self.audit(s, "adjustment.pending", f"journal:{entry.key}", delta=entry.delta,
+                       target=entry.target_quantity, effective_date=entry.effective_date,
+                       agreement=entry.agreement_id, catalog_item=entry.catalog_item_id)
+            return entry
+
+    def journal_finish(self, key: str, status: str, *, psa_record_id: str | None = None,
+                       error: str | None = None) -> None:
+        with self.transaction() as s:
+            s.execute(update(JournalEntry).where(JournalEntry.key == key).values(
+                status=status, psa_record_id=psa_record_id, error=error, updated_at=utcnow()))
+            self.audit(s, f"adjustment.{status}", f"journal:{key}", psa_record_id=psa_record_id,
+                       error=error)
+
+    # -- the audit log -------------------------------------------------------------------------
+
+    def audit_entries(self, limit: int = 100) -> Sequence[AuditEntry]:
+        with self.transaction() as s:
+            return s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).all()
+
+    # -- run locks -------------------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, name: str, *, ttl: timedelta = timedelta(minutes=30)) -> Iterator[None]:
+        """Hold the named lock for the duration, or raise :class:`LockBusyError`.
+
+        A lock older than ``ttl`` (its holder died without releasing it) is taken over.
+        """
+        holder = f"{self.actor}:{os.getpid()}"
+        for attempt in (1, 2):
+            now = utcnow()
+            try:
+                with self.transaction() as s:
+                    s.execute(delete(RunLock).where(RunLock.name == name,
+                                                    RunLock.expires_at < now))
+                    s.add(RunLock(name=name, holder=holder, acquired_at=now,
+                                  expires_at=now + ttl))
+                break
+            except IntegrityError:
+                with self.transaction() as s:
+                    current = s.get(RunLock, name)
+                if attempt == 1 and current is not None and _holder_is_dead(current.holder,
+                                                                            self.actor):
+                    with self.transaction() as s:
+                        s.execute(delete(RunLock).where(RunLock.name == name,
+                                                        RunLock.holder == current.holder))
+                    continue
+                who = f" ({current.holder}, since {current.acquired_at:%Y-%m-%d %H:%M} UTC)" \
+                    if current else ""
+                raise LockBusyError(
+                    f"another IDSync run holds the {name!r} lock{who}",
+                    hint="wait for it to finish; a lock left by a run on another machine "
+                         f"expires after {int(ttl.total_seconds() // 60)} minutes") from None
+        try:
+            yield
+        finally:
+            with self.transaction() as s:
+                s.execute(delete(RunLock).where(RunLock.name == name, RunLock.holder == holder))

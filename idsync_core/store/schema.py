@@ -1,0 +1,185 @@
+"""The tables IDSync keeps: links, price sources, the adjustment journal, the audit log, locks.
+
+Links are never deleted: unlinking stamps ``removed_at``, so the history of what was billed under
+which link survives. Uniqueness ("one link per provider object") holds among *active* rows only,
+through partial unique indexes that SQLite and PostgreSQL both support.
+
+Money and quantities are stored as decimal *text* (:class:`DecimalText`): SQLite has no exact
+decimal type and would round-trip them through binary floats.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class DecimalText(TypeDecorator[Decimal]):
+    """A ``Decimal`` stored as its exact string form."""
+
+    impl = String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, Decimal):
+            raise TypeError(f"expected Decimal, got {type(value).__name__}")
+        return str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Decimal | None:
+        return None if value is None else Decimal(value)
+
+
+ACTIVE = text("removed_at IS NULL")
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class CompanyLink(Base):
+    """Provider customer account ↔ PSA company."""
+
+    __tablename__ = "company_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100))
+    account_id: Mapped[str] = mapped_column(String(200))
+    account_name: Mapped[str] = mapped_column(String(500), default="")
+    psa_company_id: Mapped[str] = mapped_column(String(200))
+    psa_company_name: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("uq_company_links_active", "provider", "account_id", unique=True,
+              sqlite_where=ACTIVE, postgresql_where=ACTIVE),
+    )
+
+
+class SubscriptionLink(Base):
+    """Provider subscription ↔ PSA agreement (contract), under a company link."""
+
+    __tablename__ = "subscription_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    company_link_id: Mapped[int] = mapped_column(ForeignKey("company_links.id"))
+    provider: Mapped[str] = mapped_column(String(100))
+    subscription_id: Mapped[str] = mapped_column(String(200))
+    subscription_name: Mapped[str] = mapped_column(String(500), default="")
+    agreement_id: Mapped[str] = mapped_column(String(200))
+    agreement_name: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("uq_subscription_links_active", "provider", "subscription_id", unique=True,
+              sqlite_where=ACTIVE, postgresql_where=ACTIVE),
+    )
+
+
+class ResourceLink(Base):
+    """Provider resource ↔ PSA catalog product on the linked agreement.
+
+    ``last_quantity`` is the PSA quantity IDSync left the line at (after its last posting or
+    check), used only to *report* hand-made changes (drift); postings always re-read the PSA.
+    """
+
+    __tablename__ = "resource_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    subscription_link_id: Mapped[int] = mapped_column(ForeignKey("subscription_links.id"))
+    provider: Mapped[str] = mapped_column(String(100))
+    resource_id: Mapped[str] = mapped_column(String(200))
+    resource_name: Mapped[str] = mapped_column(String(500), default="")
+    agreement_id: Mapped[str] = mapped_column(String(200))
+    catalog_item_id: Mapped[str] = mapped_column(String(200))
+    catalog_item_name: Mapped[str] = mapped_column(String(500), default="")
+    last_quantity: Mapped[Decimal | None] = mapped_column(DecimalText)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    removed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("uq_resource_links_active", "provider", "resource_id", unique=True,
+              sqlite_where=ACTIVE, postgresql_where=ACTIVE),
+        # Two resources billed onto one agreement line would fight over its quantity.
+        Index("uq_resource_links_line", "agreement_id", "catalog_item_id", unique=True,
+              sqlite_where=ACTIVE, postgresql_where=ACTIVE),
+    )
+
+
+class PriceSourceSetting(Base):
+    """Where the price and cost of postings come from, for a company, an agreement or a link."""
+
+    __tablename__ = "price_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))  # company | agreement | link
+    scope_id: Mapped[str] = mapped_column(String(200))
+    # catalog | agreement | custom | provider | markup
+    kind: Mapped[str] = mapped_column(String(20))
+    price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    cost: Mapped[Decimal | None] = mapped_column(DecimalText)
+    markup_percent: Mapped[Decimal | None] = mapped_column(DecimalText)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("uq_price_sources_scope", "scope", "scope_id", unique=True),)
+
+
+class JournalEntry(Base):
+    """One intended posting, written ``pending`` *before* the PSA is called.
+
+    status: pending (about to post, or a crash left it), posted, failed (the PSA refused it or
+    the API failed; retryable), unknown (the outcome could not be decided; needs a re-read),
+    superseded (a re-read showed the change is no longer needed).
+    """
+
+    __tablename__ = "journal"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    resource_link_id: Mapped[int] = mapped_column(ForeignKey("resource_links.id"))
+    origin: Mapped[str] = mapped_column(String(20))  # link | sync | retry
+    provider: Mapped[str] = mapped_column(String(100))
+    account_id: Mapped[str] = mapped_column(String(200), default="")
+    subscription_id: Mapped[str] = mapped_column(String(200), default="")
+    resource_id: Mapped[str] = mapped_column(String(200))
+    psa_company_id: Mapped[str] = mapped_column(String(200), default="")
+    agreement_id: Mapped[str] = mapped_column(String(200))
+    catalog_item_id: Mapped[str] = mapped_column(String(200))
+    from_quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    delta: Mapped[Decimal] = mapped_column(DecimalText)
+    target_quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    effective_date: Mapped[date] = mapped_column(Date)
+    unit_price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    unit_cost: Mapped[Decimal | None] = mapped_column(DecimalText)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    request: Mapped[str] = mapped_column(Text)
+    psa_record_id: Mapped[str | None] = mapped_column(String(200))
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class AuditEntry(Base):
+    """Every change IDSync made or was asked to make: links, price sources, postings."""
+
+    __tablename__ = "audit_log"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    subject: Mapped[str] = mapped_column(String(500))
+    details: Mapped[str] = mapped_column(Text)
+
+
+class RunLock(Base):
+    """A lock row: whoever inserted it runs; others wait or refuse."""
+
+    __tablename__ = "run_locks"
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
