@@ -1,0 +1,150 @@
+"""The store on SQLite and PostgreSQL: migrations, exact money, link rules, journal, locks."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import StatementError
+
+from idsync_core.errors import LockBusyError, RefusedError
+from idsync_core.store import (
+    CompanyLink,
+    JournalEntry,
+    PriceSourceSetting,
+    ResourceLink,
+    Store,
+    SubscriptionLink,
+)
+from idsync_core.store.migrate import current_revision, head_revision
+
+POSTGRES = os.environ.get("IDSYNC_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        s = Store(f"sqlite:///{tmp_path / 'deep' / 'dir' / 'idsync.db'}")
+        yield s
+        s.close()
+        return
+    if not POSTGRES:
+        pytest.skip("set IDSYNC_TEST_POSTGRES_URL to a PostgreSQL URL (.ci/run does)")
+    name = f"idsync_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    s = Store(POSTGRES.rsplit("/", 1)[0] + f"/{name}")
+    yield s
+    s.close()
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def company(store: Store, account: str = "A-1") -> CompanyLink:
+    link = CompanyLink(provider="ingram", account_id=account, psa_company_id="250")
+    store.add_link(link)
+    return link
+
+
+def subscription(store: Store, parent: CompanyLink, sub: str = "S-1") -> SubscriptionLink:
+    link = SubscriptionLink(company_link_id=parent.id, provider="ingram", subscription_id=sub,
+                            agreement_id="871")
+    store.add_link(link)
+    return link
+
+
+def resource(store: Store, parent: SubscriptionLink, res: str = "R-1",
+             item: str = "812") -> ResourceLink:
+    link = ResourceLink(subscription_link_id=parent.id, provider="ingram", resource_id=res,
+                        agreement_id=parent.agreement_id, catalog_item_id=item)
+    store.add_link(link)
+    return link
+
+
+def test_schema_is_versioned_and_reopening_is_a_no_op(store: Store) -> None:
+    assert current_revision(store.engine) == head_revision(store.engine) == "0001"
+    Store(store.url).close()  # a second open migrates nothing and keeps the data
+    assert current_revision(store.engine) == "0001"
+
+
+def test_one_active_link_per_provider_object_and_unlink_keeps_history(store: Store) -> None:
+    first = company(store)
+    with pytest.raises(RefusedError, match="already linked"):
+        company(store)
+    store.remove_link(first)
+    assert store.company_link("ingram", "A-1") is None
+    again = company(store)  # relinking after an unlink is allowed
+    assert again.id != first.id
+    removed = store.company_link_by_id(first.id)
+    assert removed is not None and removed.removed_at is not None
+    actions = [e.action for e in store.audit_entries()]
+    assert actions.count("link.company") == 2 and "unlink.company" in actions
+
+
+def test_two_resources_on_one_agreement_line_are_refused(store: Store) -> None:
+    sub = subscription(store, company(store))
+    resource(store, sub, "R-1")
+    with pytest.raises(RefusedError):
+        resource(store, sub, "R-2")  # same agreement 871, same catalog item 812
+    resource(store, sub, "R-2", item="813")
+
+
+def test_money_round_trips_exactly(store: Store) -> None:
+    price = Decimal("26.400000000000001")
+    store.set_price_source(PriceSourceSetting(scope="company", scope_id="250", kind="custom",
+                                              price=price, cost=Decimal("0.1")))
+    setting = store.price_source("company", "250")
+    assert setting is not None and setting.price == price and setting.cost == Decimal("0.1")
+    with pytest.raises(StatementError, match="expected Decimal"):
+        store.set_price_source(PriceSourceSetting(scope="company", scope_id="251",
+                                                  kind="custom", price=1.1, cost=None))
+
+
+def test_journal_pending_then_outcome_and_retry_reuses_the_key(store: Store) -> None:
+    link = resource(store, subscription(store, company(store)))
+
+    def intent() -> JournalEntry:
+        return JournalEntry(key="k1", resource_link_id=link.id, origin="link",
+                            provider="ingram", resource_id="R-1", agreement_id="871",
+                            catalog_item_id="812", from_quantity=Decimal(0), delta=Decimal(8),
+                            target_quantity=Decimal(8), effective_date=date(2026, 11, 25),
+                            request="{}")
+
+    store.journal_begin(intent())
+    entry = store.journal_entry("k1")
+    assert entry is not None and entry.status == "pending" and entry.attempts == 1
+    store.journal_finish("k1", "failed", error="PSA said no")
+    store.journal_begin(intent())
+    entry = store.journal_entry("k1")
+    assert entry is not None and (entry.status, entry.attempts) == ("pending", 2)
+    store.journal_finish("k1", "posted", psa_record_id="3589")
+    assert store.posted_count(link.id) == 1
+    assert [e.key for e in store.journal_entries(["posted"])] == ["k1"]
+
+
+def test_lock_is_exclusive_and_released(store: Store) -> None:
+    other = Store(store.url)
+    with store.lock("sync"), pytest.raises(LockBusyError, match="holds the 'sync' lock"), \
+            other.lock("sync"):
+        pass
+    other.close()
+    with store.lock("sync"):
+        pass
+
+
+def test_a_lock_left_by_a_dead_process_is_taken_over(store: Store) -> None:
+    from idsync_core.store import RunLock, utcnow
+
+    with store.transaction() as s:  # a run killed with -9 never released its lock
+        s.add(RunLock(name="sync", holder=f"{store.actor}:999999999", acquired_at=utcnow(),
+                      expires_at=utcnow().replace(year=2100)))
+    with store.lock("sync"):
+        pass
