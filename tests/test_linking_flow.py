@@ -29,3 +29,195 @@ def test_seed_example_posts_8_then_nothing(idsync: Any, world: World) -> None:
     assert again.exit_code == 5 and "already linked" in again.stderr
     assert len(world.psa()["postings"]) == 1
 
+
+
+def test_listings_carry_id_and_name_and_filters_work(idsync: Any, world: World) -> None:
+    for args in (["companies", "psa"], ["companies", "provider"], ["agreements", "250",
+                 "--include-expired"], ["subscriptions", "A-100"], ["resources", "S-1"],
+                 ["catalog"], ["lines", "871"]):
+        result = idsync(*args, "--json")
+        assert result.exit_code == 0, (args, result.stderr)
+        assert all({"id", "name"} <= set(row) for row in result.json()), args
+    # Litware has no agreement at all: hidden by --unlinked; Contoso and Fabrikam shown
+    unlinked = {r["name"] for r in idsync("companies", "psa", "--unlinked", "--json").json()}
+    assert unlinked == {"Contoso Ltd", "Fabrikam Inc"}
+    assert [r["id"] for r in idsync("agreements", "250", "--json").json()] == ["871"]
+    assert {r["id"] for r in idsync("agreements", "250", "--include-expired",
+                                    "--json").json()} == {"870", "871"}
+    link_contoso(idsync)
+    # Contoso's only active agreement is linked now: hidden by default, shown on request
+    assert idsync("agreements", "250", "--json").json() == []
+    assert [r["linked"] for r in idsync("agreements", "250", "--include-linked",
+                                        "--json").json()] == [True]
+    unlinked = {r["name"] for r in idsync("companies", "psa", "--unlinked", "--json").json()}
+    assert unlinked == {"Fabrikam Inc"}
+    assert [r["id"] for r in idsync("companies", "provider", "--unlinked", "--json").json()] == [
+        "A-200"]
+    assert [r["name"] for r in idsync("companies", "psa", "--search", "fab", "--json").json()] \
+        == ["Fabrikam Inc"]
+    assert idsync("catalog", "--search", "premium", "--json").json()[0]["id"] == "813"
+
+
+def test_linking_rules_refuse_with_clear_messages(idsync: Any, world: World) -> None:
+    result = idsync("link", "subscription", "S-1", "871")
+    assert result.exit_code == 5 and "not under any linked" in result.stderr
+    assert idsync("link", "company", "A-404", "250").exit_code == 4
+    assert idsync("link", "company", "A-100", "999").exit_code == 4
+    assert idsync("link", "company", "A-100", "250").exit_code == 0
+    result = idsync("link", "company", "A-100", "251")
+    assert result.exit_code == 5 and "already linked" in result.stderr
+    result = idsync("link", "subscription", "S-1", "880")  # Fabrikam's agreement
+    assert result.exit_code == 5 and "does not belong to PSA company 250" in result.stderr
+    result = idsync("link", "subscription", "S-1", "870")
+    assert result.exit_code == 5 and "expired" in result.stderr
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812")
+    assert result.exit_code == 5 and "not on any linked" in result.stderr
+    assert idsync("link", "subscription", "S-1", "871").exit_code == 0
+    result = idsync("link", "resource", "S-1:AZURE", "812")
+    assert result.exit_code == 5 and "usage-based" in result.stderr
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "814")
+    assert result.exit_code == 5 and "inactive" in result.stderr
+    assert idsync("link", "resource", "S-1:CFQ7TTC0LH16", "999").exit_code == 4
+    assert idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812").exit_code == 0
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LCHC", "812")
+    assert result.exit_code == 5 and "two resources on one line" in result.stderr
+    assert len(world.psa()["postings"]) == 1
+
+
+def test_dry_run_posts_nothing_and_links_nothing(idsync: Any, world: World) -> None:
+    link_contoso(idsync)
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--dry-run", "--json")
+    assert result.exit_code == 0
+    assert result.json()["changes"][0]["status"] == "would post"
+    assert world.psa()["postings"] == []
+    assert [r["level"] for r in idsync("links", "--json").json()] == ["company", "subscription"]
+
+
+def test_decrease_is_dated_on_the_next_billing_period(idsync: Any, world: World) -> None:
+    world.edit_psa(postings=[{"id": "1", "agreement_id": "871", "catalog_item_id": "812",
+                              "delta": "10", "effective_date": "2026-02-01",
+                              "unit_price": "5.00", "unit_cost": "4.20"}])
+    link_contoso(idsync)
+    record = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--json").json()
+    assert (record["provider_quantity"], record["psa_quantity"]) == ("8", "10")
+    [change] = record["changes"]
+    assert change["delta"] == "-2" and change["effective_date"] == "2026-12-01"
+    assert world.quantity("871", "812", "2026-11-30") == "10"  # this period stays billed
+    assert world.quantity("871", "812", "2026-12-01") == "8"
+
+
+def test_decrease_today_when_configured(idsync: Any, world: World,
+                                        monkeypatch: Any) -> None:
+    monkeypatch.setenv("IDSYNC_SYNC__DECREASE_EFFECTIVE", "today")
+    world.edit_psa(postings=[{"id": "1", "agreement_id": "871", "catalog_item_id": "812",
+                              "delta": "10", "effective_date": "2026-02-01"}])
+    link_contoso(idsync)
+    [change] = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--json").json()["changes"]
+    assert (change["delta"], change["effective_date"]) == ("-2", "2026-11-25")
+
+
+def test_price_source_most_specific_wins(idsync: Any, world: World) -> None:
+    link_contoso(idsync)
+    assert idsync("price-source", "set", "provider", "--company", "250").exit_code == 0
+    assert idsync("price-source", "set", "markup", "--agreement", "871", "--markup",
+                  "20").exit_code == 0
+    [change] = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--dry-run",
+                      "--json").json()["changes"]
+    assert (change["unit_price"], change["unit_cost"]) == ("4.68", "3.90")  # 3.90 + 20 %
+    [change] = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price-source",
+                      "custom", "--price", "5.25", "--cost", "4.10", "--json").json()["changes"]
+    assert (change["unit_price"], change["unit_cost"]) == ("5.25", "4.10")
+    assert world.psa()["postings"][0]["unit_price"] == "5.25"
+    assert idsync("price-source", "clear", "--agreement", "871").exit_code == 0
+    kinds = {r["scope"]: r["kind"] for r in idsync("price-source", "list", "--json").json()}
+    assert kinds == {"company": "provider", "link": "custom"}
+
+
+def test_custom_cost_below_psa_cost_needs_confirmation(idsync: Any, world: World) -> None:
+    link_contoso(idsync)
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "4.50",
+                    "--cost", "3.00")
+    assert result.exit_code == 5 and "below the cost configured in the PSA (4.00)" in result.stderr
+    assert "--yes" in result.stderr
+    assert world.psa()["postings"] == [] and len(idsync("links", "--json").json()) == 2
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "4.50",
+                    "--cost", "3.00", "--yes", "--json")
+    assert result.exit_code == 0
+    assert result.json()["changes"][0]["unit_cost"] == "3.00"
+
+
+def test_bad_numbers_and_incomplete_custom_prices(idsync: Any, world: World) -> None:
+    link_contoso(idsync)
+    assert idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "abc").exit_code == 2
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "4.50")
+    assert result.exit_code == 5 and "needs both --price and --cost" in result.stderr
+
+
+def test_rejected_posting_is_logged_as_failed_and_retried_later(idsync: Any,
+                                                                world: World) -> None:
+    link_contoso(idsync)
+    world.edit_psa(fail_next_post="reject")
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812")
+    assert result.exit_code == 7 and "not allowed on this agreement" in result.stderr
+    failed = idsync("log", "--failed", "--json").json()
+    assert [(f["status"], f["delta"], f["resource_id"]) for f in failed] == [
+        ("failed", "8", "S-1:CFQ7TTC0LH16")]
+    assert world.psa()["postings"] == []
+
+
+def test_lost_answer_is_settled_by_the_marker_never_posted_twice(idsync: Any,
+                                                                 world: World) -> None:
+    link_contoso(idsync)
+    world.edit_psa(fail_next_post="lost_answer")
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["changes"][0]["status"] == "posted"
+    assert len(world.psa()["postings"]) == 1 and world.quantity("871", "812") == "8"
+    [entry] = idsync("log", "--json").json()
+    assert entry["status"] == "posted" and "marker found" in entry["error"]
+
+
+def test_unlink_keeps_history_and_relink_finds_nothing_to_post(idsync: Any,
+                                                               world: World) -> None:
+    link_contoso(idsync)
+    assert idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812").exit_code == 0
+    result = idsync("unlink", "subscription", "S-1")
+    assert result.exit_code == 5 and "still has linked resources" in result.stderr
+    assert idsync("unlink", "resource", "S-1:CFQ7TTC0LH16").exit_code == 0
+    assert idsync("unlink", "resource", "S-1:CFQ7TTC0LH16").exit_code == 4
+    record = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--json").json()
+    assert record["changes"] == [] and record["psa_quantity"] == "8"
+    assert len(world.psa()["postings"]) == 1
+    assert len(idsync("log", "--json").json()) == 1  # the history of the first link is kept
+
+
+def test_terminated_subscription_goes_to_zero_next_period(idsync: Any, world: World) -> None:
+    link_contoso(idsync)
+    assert idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812").exit_code == 0
+    world.set_subscription_status("S-1", "terminated")
+    assert idsync("unlink", "resource", "S-1:CFQ7TTC0LH16").exit_code == 0
+    record = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--json").json()
+    assert record["terminated"] and record["provider_quantity"] == "0"
+    assert [(c["delta"], c["effective_date"]) for c in record["changes"]] == [
+        ("-8", "2026-12-01")]
+
+
+def test_configuration_errors_exit_3_without_leaking_secrets(idsync: Any, world: World) -> None:
+    world.config.write_text('[psa]\nplugin = "fake-psa"\nstate_file = "x"\n'
+                            'api_secret = "hunter2-topsecret"\n')
+    result = idsync("companies", "psa")
+    assert result.exit_code == 3
+    assert "api_secret: unknown setting" in result.stderr
+    assert "hunter2" not in result.stderr + result.stdout
+    world.config.write_text("[psa\n")
+    assert idsync("companies", "psa").exit_code == 3
+    world.config.write_text("")
+    result = idsync("companies", "psa")
+    assert result.exit_code == 3 and "no PSA connection is configured" in result.stderr
+
+
+def test_check_reports_each_connection(idsync: Any, world: World) -> None:
+    result = idsync("check", "--json")
+    assert result.exit_code == 0
+    assert [(r["id"], r["ok"]) for r in result.json()] == [("psa", True),
+                                                            ("providers.ingram", True)]
