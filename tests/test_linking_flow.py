@@ -221,3 +221,24 @@ def test_check_reports_each_connection(idsync: Any, world: World) -> None:
     assert result.exit_code == 0
     assert [(r["id"], r["ok"]) for r in result.json()] == [("psa", True),
                                                             ("providers.ingram", True)]
+
+
+def test_sync_brings_provider_changes_along_and_twice_posts_nothing(idsync: Any,
+                                                                     world: World) -> None:
+    link_contoso(idsync)
+    assert idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812").exit_code == 0
+    assert idsync("link", "resource", "S-1:CFQ7TTC0LCHC", "813").exit_code == 0
+    world.set_provider_quantity("S-1:CFQ7TTC0LH16", "11")
+    world.set_provider_quantity("S-1:CFQ7TTC0LCHC", "1")
+    dry = idsync("sync", "--dry-run", "--json").json()
+    assert dry["planned"] == 2 and len(world.psa()["postings"]) == 2
+    result = idsync("sync", "--json")
+    assert result.exit_code == 0, result.stderr
+    summary = result.json()
+    assert (summary["posted"], summary["failed"]) == (2, 0)
+    assert world.quantity("871", "812") == "11"
+    assert world.quantity("871", "813") == "3"  # the decrease starts next period
+    assert world.quantity("871", "813", "2026-12-01") == "1"
+    second = idsync("sync", "--json").json()
+    assert (second["posted"], second["unchanged"]) == (0, 2)
+    assert len(world.psa()["postings"]) == 4

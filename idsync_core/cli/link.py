@@ -14,6 +14,7 @@ from idsync_core.cli.output import err, out, print_json
 from idsync_core.cli.render import render_reconcile
 from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind
+from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
 
 T = TypeVar("T")
@@ -121,7 +122,7 @@ def link_resource(
         lambda confirmed: linking.link_resource(rt, provider, resource_id, catalog_item_id,
                                                 price=choice, confirmed=confirmed,
                                                 dry_run=dry_run), yes)
-    assert isinstance(result, linking.ReconcileResult)
+    assert isinstance(result, LinkOutcome)
     render_reconcile(result, as_json=as_json)
 
 

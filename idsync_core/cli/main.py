@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from idsync_core.cli import browse, records, system
+from idsync_core.cli import browse, records, sync, system
 from idsync_core.cli.context import CliState, IdsyncTyper, configure_logging, current_state
 from idsync_core.cli.link import link_app, unlink_app
 from idsync_core.cli.price_source import price_app
@@ -45,6 +45,7 @@ app.add_typer(unlink_app, name="unlink")
 app.add_typer(price_app, name="price-source")
 app.command()(records.links)
 app.command()(records.log)
+app.command()(sync.sync)
 
 
 def run() -> None:

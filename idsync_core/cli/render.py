@@ -5,14 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from idsync_core.cli.output import cell, err, out, print_json
-from idsync_core.engine.linking import ReconcileResult
+from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import PartialFailure
 
 
-def reconcile_record(result: ReconcileResult) -> dict[str, Any]:
+def outcome_record(result: LinkOutcome) -> dict[str, Any]:
     plan = result.plan
     return {
         "dry_run": result.dry_run,
+        "status": result.status,
         "link_id": plan.link.id,
         "provider": plan.link.provider,
         "resource_id": plan.link.resource_id,
@@ -40,7 +41,7 @@ def reconcile_record(result: ReconcileResult) -> dict[str, Any]:
     }
 
 
-def _status_of(result: ReconcileResult, key: str) -> str:
+def _status_of(result: LinkOutcome, key: str) -> str:
     if result.dry_run:
         return "would post"
     for posting in result.postings:
@@ -49,12 +50,12 @@ def _status_of(result: ReconcileResult, key: str) -> str:
     return "not posted"
 
 
-def render_reconcile(result: ReconcileResult, *, as_json: bool) -> None:
+def render_reconcile(result: LinkOutcome, *, as_json: bool) -> None:
     """Print the outcome; raise :class:`PartialFailure` (exit 7) when a posting failed."""
     plan = result.plan
     failed = [p for p in result.postings if p.status != "posted"]
     if as_json:
-        print_json(reconcile_record(result))
+        print_json(outcome_record(result))
     else:
         link = plan.link
         if result.link_created:

@@ -12,15 +12,16 @@ is refused rather than summed. Unlinking stamps the link as removed; its history
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from idsync_core.engine import pricing
-from idsync_core.engine.planning import LinePlan, plan_link
-from idsync_core.engine.posting import PostingResult, post_change, resolve_open
+from idsync_core.engine.planning import plan_link
+from idsync_core.engine.posting import resolve_open
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
+from idsync_core.engine.sync import LinkOutcome, reconcile_link
 from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
 from idsync_core.models import Agreement, Company, ProviderAccount, Resource, Subscription
 from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
@@ -123,14 +124,6 @@ def link_subscription(runtime: Runtime, provider: str | None, subscription_id: s
     return link
 
 
-@dataclass
-class ReconcileResult:
-    plan: LinePlan
-    postings: list[PostingResult] = field(default_factory=list)
-    dry_run: bool = False
-    link_created: bool = False
-
-
 def _find_resource(runtime: Runtime, reader: Reader, provider: str,
                    resource_id: str) -> tuple[Resource, SubscriptionLink]:
     for sub_link in runtime.store.active_subscription_links():
@@ -161,7 +154,7 @@ def check_custom_cost(choice: PriceChoice | None, catalog_cost: Decimal | None,
 
 def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
                   catalog_item_id: str, *, price: PriceChoice | None = None,
-                  confirmed: bool = False, dry_run: bool = False) -> ReconcileResult:
+                  confirmed: bool = False, dry_run: bool = False) -> LinkOutcome:
     """Link a resource to a catalog product, then post the difference once (see module doc).
 
     With ``dry_run`` nothing is stored or posted: the result shows what would be.
@@ -201,7 +194,7 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
     if dry_run:
         setting = _setting_of(pricing.Scope.LINK, "", price) if price is not None else None
         plan = plan_link(runtime, reader, link, sub_link, company_link, price_setting=setting)
-        return ReconcileResult(plan, dry_run=True)
+        return LinkOutcome(plan, dry_run=True)
     runtime.store.add_link(link, resource=resource.name, catalog_item=catalog.name,
                            agreement=sub_link.agreement_id)
     if price is not None:
@@ -224,22 +217,13 @@ def set_price_source(runtime: Runtime, scope: pricing.Scope, scope_id: str,
 
 
 def reconcile(runtime: Runtime, reader: Reader, link: ResourceLink, *, origin: str,
-              link_created: bool = False) -> ReconcileResult:
+              link_created: bool = False) -> LinkOutcome:
     """Bring one linked PSA line equal to the provider now (journaled, exactly once)."""
     with runtime.store.lock("sync"):
         resolve_open(runtime, reader)
-        sub_link = runtime.store.subscription_link_by_id(link.subscription_link_id)
-        assert sub_link is not None
-        company_link = runtime.store.company_link_by_id(sub_link.company_link_id)
-        assert company_link is not None
-        plan = plan_link(runtime, reader, link, sub_link, company_link)
-        result = ReconcileResult(plan, link_created=link_created)
-        if plan.problem is None:
-            for change in plan.changes:
-                result.postings.append(post_change(runtime, reader, plan, change, origin=origin))
-            if not plan.changes and plan.actual is not None:
-                runtime.store.set_last_quantity(link.id, plan.actual)
-        return result
+        outcome = reconcile_link(runtime, reader, link, origin=origin)
+    outcome.link_created = link_created
+    return outcome
 
 
 def agreement_is_visible(agreement: Agreement, *, linked: set[str], include_expired: bool,
