@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Generator, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -66,7 +66,8 @@ class PluginInfo:
 
     @property
     def settings_model(self) -> type[BaseModel]:
-        return self.connector.settings_model  # type: ignore[attr-defined,no-any-return]
+        model: type[BaseModel] = self.connector.settings_model  # type: ignore[attr-defined]
+        return model
 
 
 def implemented_hooks(connector: type) -> tuple[str, ...]:
@@ -181,7 +182,7 @@ class CallMetrics:
     """Counts and times every hook call of one connection (a ``wrapper=True`` hook impl)."""
 
     calls: Counter[str] = field(default_factory=Counter)
-    seconds: Counter[str] = field(default_factory=Counter)
+    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
     def _measure(self, name: str) -> Generator[None, Any, Any]:
         started = time.perf_counter()

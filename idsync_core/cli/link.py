@@ -16,6 +16,7 @@ from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind
 from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
+from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
 
 T = TypeVar("T")
 PROVIDER = typer.Option(None, "--provider", help="Provider connection (default: the only one).")
@@ -130,6 +131,7 @@ def _unlink(kind: str, provider: str | None, object_id: str) -> None:
     rt = runtime()
     name = rt.provider(provider).name
     store = rt.store
+    link: CompanyLink | SubscriptionLink | ResourceLink | None
     if kind == "company":
         link = store.company_link(name, object_id)
         if link is not None and any(s.company_link_id == link.id
