@@ -10,6 +10,7 @@ from idsync_core.cli import browse, records, sync, system
 from idsync_core.cli.context import CliState, IdsyncTyper, configure_logging, current_state
 from idsync_core.cli.link import link_app, unlink_app
 from idsync_core.cli.price_source import price_app
+from idsync_core.cli.simulator import simulator_app
 
 app = IdsyncTyper(
     help="IDSync keeps your PSA's billed quantities equal to what your cloud distributor "
@@ -46,6 +47,7 @@ app.add_typer(price_app, name="price-source")
 app.command()(records.links)
 app.command()(records.log)
 app.command()(sync.sync)
+app.add_typer(simulator_app, name="simulator")
 
 
 def run() -> None:
