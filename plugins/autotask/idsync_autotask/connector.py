@@ -1,0 +1,314 @@
+"""The Autotask PSA connector: IDSync's PSA hooks answered from the Autotask REST API.
+
+Autotask's model, and how it maps:
+
+* company → ``Companies`` (active ones; id 0 is the MSP itself and is left out);
+* agreement → a Recurring Service ``Contract`` (``contractType`` 7) of the company;
+* agreement line → a ``ContractService`` (the contract's line for one catalog ``Service``), whose
+  quantity on a date is the ``units`` of the ``ContractServiceUnits`` row covering that date;
+* catalog item → a ``Service`` (its ``sku`` is the distributor's part number);
+* quantity change → a create-only ``ContractServiceAdjustment`` with a signed ``unitChange``.
+
+Adjustments cannot be read back, so a posting is confirmed by re-reading the units as of its
+effective date, and made safe to repeat by reading them *before* posting too: a line that already
+reads the target quantity is not posted again (see :meth:`Autotask.idsync_post_adjustment`).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import httpx
+
+from idsync_autotask import mapping
+from idsync_autotask.client import AutotaskClient
+from idsync_autotask.mapping import RECURRING_SERVICE_CONTRACT, api_date, json_number, whole_units
+from idsync_autotask.query import any_of, cond, eq, in_batches
+from idsync_autotask.settings import AutotaskSettings
+from idsync_autotask.simulator import create_simulator
+from idsync_autotask.units import units_as_of
+from idsync_core.errors import ApiError, NotFoundError, OutcomeUnknownError, RejectedError
+from idsync_core.hookspecs import hookimpl
+from idsync_core.models import (
+    Adjustment,
+    Agreement,
+    AgreementLine,
+    CatalogItem,
+    Company,
+    PostedAdjustment,
+)
+
+log = logging.getLogger(__name__)
+
+COMPANY_FIELDS = ("companyName", "companyNumber", "isActive")
+CONTRACT_FIELDS = ("companyID", "contractName", "contractNumber", "contractType", "status",
+                   "startDate", "endDate", "contractPeriodType")
+CONTRACT_SERVICE_FIELDS = ("contractID", "serviceID", "unitPrice", "unitCost",
+                           "invoiceDescription")
+SERVICE_FIELDS = ("name", "sku", "unitPrice", "unitCost", "isActive")
+
+
+def _autotask_id(value: str, what: str) -> int:
+    """Autotask ids are integers; anything else cannot name a record."""
+    try:
+        return int(value)
+    except ValueError:
+        raise NotFoundError(f"{value!r} is not an Autotask {what} id (those are numbers)") from None
+
+
+class Autotask:
+    """One Autotask tenant, as IDSync's PSA."""
+
+    kind = "psa"
+    settings_model = AutotaskSettings
+    simulator = staticmethod(create_simulator)
+
+    def __init__(self, settings: AutotaskSettings, *,
+                 transport: httpx.BaseTransport | None = None,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.settings = settings
+        self.client = AutotaskClient(settings, transport=transport, sleep=sleep)
+        self._period_labels: dict[str, str] | None = None
+        self._labels_lock = threading.Lock()
+
+    # -- common ---------------------------------------------------------------------------
+
+    @hookimpl
+    def idsync_check(self) -> str:
+        zone = self.client.zone()
+        self.client.guard.refresh()  # an authenticated call, and the tenant's usage
+        reading = self.client.guard.reading or self.client.read_threshold()
+        where = f"zone {zone.name} ({zone.host})" if zone.name else zone.host
+        tenant = f", database {zone.ci}" if zone.ci is not None else ""
+        return (f"Autotask {where}{tenant} as {self.settings.username}; API usage "
+                f"{reading.used:,} of {reading.limit:,} requests per {reading.minutes} minutes")
+
+    @hookimpl
+    def idsync_close(self) -> None:
+        self.client.close()
+
+    # -- reading --------------------------------------------------------------------------
+
+    @hookimpl
+    def idsync_list_companies(self, search: str | None) -> Iterable[Company]:
+        filters = [eq("isActive", True)]
+        if search:
+            filters.append(cond("contains", "companyName", search))
+        return (mapping.company(row)
+                for row in self.client.query("Companies", filters, fields=COMPANY_FIELDS)
+                if row.get("id") != 0)
+
+    @hookimpl
+    def idsync_list_agreements(self, company_id: str) -> Iterable[Agreement]:
+        cid = _autotask_id(company_id, "company")
+        rows = list(self.client.query(
+            "Contracts", [eq("companyID", cid), eq("contractType", RECURRING_SERVICE_CONTRACT)],
+            fields=CONTRACT_FIELDS))
+        if not rows and self.client.count("Companies", [eq("id", cid)]) == 0:
+            raise NotFoundError(f"Autotask has no company with id {cid}")
+        labels = self.period_labels() if rows else {}
+        return [mapping.agreement(row, labels) for row in rows]
+
+    @hookimpl
+    def idsync_list_lines(self, agreement_id: str, as_of: date) -> Iterable[AgreementLine]:
+        cid = _autotask_id(agreement_id, "contract")
+        self.client.get_item("Contracts", cid)  # NotFoundError for an unknown contract
+        by_service = self._contract_services(cid)
+        if not by_service:
+            return []
+        quantities = self._quantities(cid, by_service, as_of)
+        names = {row["id"]: row for row in self._services(list(by_service))}
+        lines = []
+        for service_id, services in sorted(by_service.items()):
+            first = services[0]
+            catalog = names.get(service_id, {})
+            lines.append(AgreementLine(
+                id=str(first["id"]),
+                agreement_id=str(cid),
+                catalog_item_id=str(service_id),
+                name=str(catalog.get("name") or first.get("invoiceDescription") or ""),
+                quantity=quantities[service_id],
+                as_of=as_of,
+                unit_price=mapping.money(first.get("unitPrice")),
+                unit_cost=mapping.money(first.get("unitCost")),
+            ))
+        return lines
+
+    @hookimpl
+    def idsync_list_catalog(self, search: str | None,
+                            ids: list[str] | None) -> Iterable[CatalogItem]:
+        filters = []
+        if search:
+            filters.append(any_of(cond("contains", "name", search),
+                                  cond("contains", "sku", search)))
+        if ids is None:
+            rows: Iterable[dict[str, Any]] = self.client.query("Services", filters,
+                                                               fields=SERVICE_FIELDS)
+        else:
+            rows = self._services([int(i) for i in ids if i.isdigit()], base=filters)
+        return (mapping.catalog_item(row) for row in rows)
+
+    # -- posting --------------------------------------------------------------------------
+
+    @hookimpl
+    def idsync_post_adjustment(self, adjustment: Adjustment) -> PostedAdjustment:
+        """Post a ContractServiceAdjustment, exactly once, and confirm it by re-reading.
+
+        1. The contract must be a Recurring Service contract and the effective date within it.
+        2. If the service is not on the contract yet, its ContractService is created first
+           (price and cost from the adjustment, else the catalog). This is a separate, visible
+           step rather than leaving it to the adjustment: a crash between the two leaves a line
+           reading 0 units, which the next run simply adjusts.
+        3. The units as of the effective date are read. Already at the target: nothing is posted
+           (an earlier attempt got through before a crash). Not at target minus delta: the line
+           changed since the plan, nothing is posted and the change is refused, so the next run
+           plans from what is there. Only otherwise is the adjustment posted.
+        4. The units are read again; ``quantity_after`` is what Autotask now bills on that date.
+
+        ContractServiceAdjustments has no free-text field, so no marker is written.
+        """
+        cid = _autotask_id(adjustment.agreement_id, "contract")
+        sid = _autotask_id(adjustment.catalog_item_id, "service")
+        change = whole_units(adjustment.delta)
+        target = whole_units(adjustment.target_quantity)
+        when = adjustment.effective_date
+        contract = self.client.get_item("Contracts", cid)
+        self._check_postable(contract, cid, when, target)
+
+        services = self._contract_services(cid).get(sid, [])
+        if not services:
+            if target == 0:
+                return PostedAdjustment(quantity_after=Decimal(0))
+            services = [self._add_service(cid, sid, adjustment)]
+        service_ids = [int(s["id"]) for s in services]
+
+        before = self._units_of(cid, service_ids, when)
+        if before == target:
+            log.info("contract %s service %s already has %s units as of %s; not posting",
+                     cid, sid, before, when)
+            return PostedAdjustment(quantity_after=before)
+        if before + change != target:
+            raise RejectedError(
+                f"contract {cid} service {sid} has {before} units as of {when}, not the "
+                f"{target - change} this change was planned from; nothing was posted",
+                hint="run the sync again: it plans from what Autotask has now")
+
+        body: dict[str, Any] = {
+            "contractID": cid,
+            "contractServiceID": service_ids[0],
+            "serviceID": sid,
+            "unitChange": change,
+            "effectiveDate": api_date(when),
+        }
+        if adjustment.unit_price is not None:
+            body["adjustedUnitPrice"] = json_number(adjustment.unit_price)
+        if adjustment.unit_cost is not None:
+            body["adjustedUnitCost"] = json_number(adjustment.unit_cost)
+        record_id = self.client.create("ContractServiceAdjustments", body)
+
+        after = self._units_of(cid, service_ids, when)
+        if after != target:
+            log.warning("contract %s service %s reads %s units as of %s after posting %+d; "
+                        "expected %s", cid, sid, after, when, change, target)
+        return PostedAdjustment(record_id=str(record_id) if record_id else None,
+                                quantity_after=after)
+
+    @hookimpl
+    def idsync_find_adjustment(self, adjustment: Adjustment) -> PostedAdjustment | None:
+        """Always None: Autotask's ContractServiceAdjustments can only be created, never
+        queried, and carry no free-text field for a marker. The engine decides from the units
+        re-read as of the effective date, which :meth:`idsync_post_adjustment` also checks
+        before posting, so a crash after a POST never leads to a second adjustment."""
+        return None
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def period_labels(self) -> dict[str, str]:
+        """``contractPeriodType`` picklist value → label, read once per connection.
+
+        The values of Autotask picklists differ between tenants and are not published, so the
+        billing cycle is recognised from the tenant's own labels ("Monthly", "Yearly", ...).
+        """
+        with self._labels_lock:
+            if self._period_labels is None:
+                data = self.client.get_json("Contracts/entityInformation/fields")
+                fields = data.get("fields") if isinstance(data, dict) else None
+                labels: dict[str, str] = {}
+                for field in fields if isinstance(fields, list) else []:
+                    if str(field.get("name", "")).lower() == "contractperiodtype":
+                        for value in field.get("picklistValues") or []:
+                            labels[str(value.get("value"))] = str(value.get("label") or "")
+                self._period_labels = labels
+            return self._period_labels
+
+    def _contract_services(self, contract_id: int) -> dict[int, list[dict[str, Any]]]:
+        """The contract's services by catalog service id, each list in id order."""
+        grouped: dict[int, list[dict[str, Any]]] = defaultdict(list)
+        for row in self.client.query("ContractServices", [eq("contractID", contract_id)],
+                                     fields=CONTRACT_SERVICE_FIELDS):
+            if isinstance(row.get("serviceID"), int):
+                grouped[row["serviceID"]].append(row)
+        return dict(grouped)
+
+    def _quantities(self, contract_id: int, by_service: dict[int, list[dict[str, Any]]],
+                    as_of: date) -> dict[int, Decimal]:
+        """Units as of ``as_of`` per catalog service: one query batch for the whole contract.
+        A service on the contract more than once counts the units of all its lines."""
+        rows = units_as_of(self.client, contract_id,
+                           [s["id"] for services in by_service.values() for s in services], as_of)
+        return {service_id: sum((rows[s["id"]].units for s in services if s["id"] in rows),
+                                Decimal(0))
+                for service_id, services in by_service.items()}
+
+    def _units_of(self, contract_id: int, contract_service_ids: list[int],
+                  when: date) -> Decimal:
+        rows = units_as_of(self.client, contract_id, contract_service_ids, when)
+        return sum((row.units for row in rows.values()), Decimal(0))
+
+    def _services(self, service_ids: list[int], base: list[dict[str, Any]] | None = None,
+                  ) -> Iterator[dict[str, Any]]:
+        """Catalog services by id, in batches of ``id in [...]``."""
+        for filters in in_batches("id", sorted(set(service_ids)), base=base or []):
+            yield from self.client.query("Services", filters, fields=SERVICE_FIELDS)
+
+    @staticmethod
+    def _check_postable(contract: dict[str, Any], cid: int, when: date, target: int) -> None:
+        if contract.get("contractType") != RECURRING_SERVICE_CONTRACT:
+            raise RejectedError(f"Autotask contract {cid} is not a Recurring Service contract; "
+                                "only those carry service units")
+        start = mapping.parse_date(contract.get("startDate"))
+        end = mapping.parse_date(contract.get("endDate"))
+        if (start and when < start) or (end and when > end):
+            raise RejectedError(f"{when} is outside Autotask contract {cid} ({start} to {end})",
+                                hint="extend or renew the contract in Autotask first")
+        if target < 0:
+            raise RejectedError(f"cannot bring contract {cid} to {target} units")
+
+    def _add_service(self, cid: int, sid: int, adjustment: Adjustment) -> dict[str, Any]:
+        """Put catalog service ``sid`` on the contract (0 units until the adjustment)."""
+        catalog = self.client.get_item("Services", sid)
+        price = adjustment.unit_price if adjustment.unit_price is not None else (
+            mapping.money(catalog.get("unitPrice")))
+        cost = adjustment.unit_cost if adjustment.unit_cost is not None else (
+            mapping.money(catalog.get("unitCost")))
+        body: dict[str, Any] = {"contractID": cid, "serviceID": sid}
+        if price is not None:
+            body["unitPrice"] = json_number(price)
+        if cost is not None:
+            body["unitCost"] = json_number(cost)
+        try:
+            self.client.create(f"Contracts/{cid}/Services", body)
+        except OutcomeUnknownError:
+            log.info("adding service %s to contract %s: outcome unknown, re-reading", sid, cid)
+        services = self._contract_services(cid).get(sid)
+        if not services:
+            raise ApiError(f"service {sid} could not be added to Autotask contract {cid}",
+                           hint="run the sync again")
+        return services[0]
