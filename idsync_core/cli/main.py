@@ -46,7 +46,8 @@ app.add_typer(unlink_app, name="unlink")
 app.add_typer(price_app, name="price-source")
 app.command()(records.links)
 app.command()(records.log)
-app.command()(sync.sync)
+for command in (sync.plan, sync.apply, sync.sync, sync.retry):
+    app.command()(command)
 app.add_typer(simulator_app, name="simulator")
 
 

@@ -1,55 +1,250 @@
-"""``idsync sync``: bring every linked PSA line equal to the provider."""
+"""``idsync plan``, ``apply``, ``sync`` and ``retry``: keep every linked line equal.
+
+``plan`` reads both sides and shows (or saves) what a sync would post, with the report an
+operator reviews. ``apply FILE`` posts a saved plan, re-reading both sides first and skipping any
+change that no longer holds. ``sync`` plans and posts in one go — on a terminal it shows the plan
+and asks first, unless ``--yes``; from cron or a systemd timer it just runs — and ``--every 1h``
+keeps doing so until stopped. ``retry`` re-runs the links in the failure log.
+"""
 
 from __future__ import annotations
 
+import json
+import re
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from idsync_core.cli.context import runtime
-from idsync_core.cli.output import err, out, print_json, table
+from idsync_core.cli.output import err, out, print_json, table, to_jsonable
 from idsync_core.cli.render import outcome_record
-from idsync_core.engine.sync import SyncSummary, sync_all
-from idsync_core.errors import PartialFailure
+from idsync_core.engine.report import PlanReport, build_report
+from idsync_core.engine.runtime import Runtime
+from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
+from idsync_core.errors import ConfigurationError, PartialFailure, RefusedError
+from idsync_core.store import ResourceLink
+
+JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
-def summary_record(summary: SyncSummary) -> dict[str, object]:
+def parse_every(text: str) -> float:
+    """``90s``, ``15m``, ``1h``, ``1d`` → seconds (at least one minute)."""
+    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text)
+    if not match:
+        raise typer.BadParameter(f"{text!r} is not a duration like 15m, 1h or 1d",
+                                 param_hint="--every")
+    seconds = int(match.group(1)) * UNITS[match.group(2)]
+    if seconds < 60:
+        raise typer.BadParameter("sync at most once a minute", param_hint="--every")
+    return float(seconds)
+
+
+def report_record(report: PlanReport) -> dict[str, Any]:
+    return {
+        "generated_at": datetime.now().astimezone().isoformat(timespec="seconds"),
+        "today": report.today,
+        "links": [outcome_record(LinkOutcome(p, dry_run=True)) for p in report.plans],
+        "unlinked_resources": report.unlinked_resources,
+        "problems": [{"resource_id": p.link.resource_id, "problem": p.problem}
+                     for p in report.problems],
+        "terminated": [{"resource_id": p.link.resource_id,
+                        "subscription_id": p.subscription_link.subscription_id}
+                       for p in report.terminated],
+        "drift": [{"resource_id": p.link.resource_id, "agreement_id": p.link.agreement_id,
+                   "catalog_item_id": p.link.catalog_item_id,
+                   "idsync_left": p.link.last_quantity, "psa_now": p.actual_next}
+                  for p in report.drift],
+        "price_differences": report.price_differences,
+    }
+
+
+def signed(quantity: str) -> str:
+    return quantity if quantity.startswith("-") else f"+{quantity}"
+
+
+def print_report(record: dict[str, Any]) -> None:
+    rows = [{"resource": f"{r['resource_id']} ({r['resource_name']})",
+             "provider": r["provider_quantity"], "psa": r["psa_quantity"],
+             "changes": ", ".join(f"{signed(c['delta'])} from {c['effective_date']} at "
+                                  f"{c['unit_price']}" for c in r["changes"]) or None,
+             "note": r["problem"]}
+            for r in to_jsonable(record["links"])]
+    table(rows, ["resource", "provider", "psa", "changes", "note"], as_json=False,
+          title=f"Plan for {record['today']}", empty="no linked resource")
+    sections = [("unlinked_resources", "Not linked (revenue not billed)",
+                 ["resource_id", "name", "quantity", "subscription_id"]),
+                ("terminated", "Terminated subscriptions (→ 0)", ["resource_id",
+                                                                 "subscription_id"]),
+                ("drift", "Changed in the PSA by hand", ["resource_id", "agreement_id",
+                                                        "idsync_left", "psa_now"]),
+                ("price_differences", "Price source ≠ PSA line", [
+                    "resource_id", "price_source", "source_price", "psa_price",
+                    "source_cost", "psa_cost"]),
+                ("problems", "Cannot be synced", ["resource_id", "problem"])]
+    for key, title, columns in sections:
+        if record[key]:
+            table(to_jsonable(record[key]), columns, as_json=False, title=title)
+
+
+def plan(
+    as_json: bool = JSON,
+    out_file: Path | None = typer.Option(None, "--out", help="Also save the plan as JSON, "
+                                         "for `idsync apply`."),
+) -> None:
+    """Show what a sync would post, and what needs an operator's eye."""
+    record = report_record(build_report(runtime()))
+    if out_file is not None:
+        out_file.write_text(json.dumps(to_jsonable(record), indent=2))
+        err.print(f"plan saved to {out_file}")
+    if as_json:
+        print_json(record)
+    else:
+        print_report(record)
+
+
+@contextmanager
+def stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM or Ctrl-C: finish (and journal) the postings in flight, start no new one."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        err.print("stopping after the postings in flight (again to abort)…")
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM,
+                                                                  signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_with_progress(run: Callable[[Callable[[LinkOutcome], None] | None], SyncSummary],
+                      total: int, *, show: bool) -> SyncSummary:
+    if not show or total < 2:
+        return run(None)
+    with Progress(TextColumn("syncing"), BarColumn(), MofNCompleteColumn(), console=err,
+                  transient=True) as bar:
+        task = bar.add_task("links", total=total)
+        return run(lambda _outcome: bar.advance(task))
+
+
+def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
     counts = summary.counts()
-    return {"posted": counts["posted"], "unchanged": counts["unchanged"],
-            "failed": counts["failed"], "skipped": counts["skipped"],
-            "planned": counts["planned"], "settled_from_earlier_runs": summary.settled,
-            "links": [outcome_record(o) for o in summary.outcomes]}
+    record = {"posted": counts["posted"], "unchanged": counts["unchanged"],
+              "failed": counts["failed"], "skipped": counts["skipped"],
+              "planned": counts["planned"], "settled_from_earlier_runs": summary.settled,
+              "stopped": summary.stopped,
+              "links": [outcome_record(o) for o in summary.outcomes]}
+    if as_json:
+        print_json(record)
+    else:
+        rows = [{"resource": f"{o.plan.link.resource_id} ({o.plan.link.resource_name})",
+                 "provider": o.plan.desired, "psa": o.plan.actual,
+                 "changes": ", ".join(f"{c.adjustment.delta:+} from "
+                                      f"{c.adjustment.effective_date}"
+                                      for c in o.plan.changes) or None,
+                 "status": o.status, "note": o.plan.problem or o.skipped_reason}
+                for o in summary.outcomes if o.status != "unchanged"]
+        table(rows, ["resource", "provider", "psa", "changes", "status", "note"],
+              as_json=False, title=title, empty="every linked line already equals the provider")
+        out.print(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
+                                                         "skipped")))
+    for outcome in summary.outcomes:
+        for posting in outcome.postings:
+            if posting.status != "posted":
+                err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: {posting.error}")
+    if counts["failed"]:
+        raise PartialFailure(f"{counts['failed']} link(s) could not be brought equal; they "
+                             "are in the failure log and are retried by the next sync",
+                             hint="see `idsync log --failed`, then `idsync retry`")
+
+
+def one_run(rt: Runtime, *, dry_run: bool, as_json: bool, stop: threading.Event,
+            links: list[ResourceLink] | None = None, only_keys: set[str] | None = None,
+            origin: str = "sync", title: str = "Sync") -> None:
+    total = len(links) if links is not None else len(rt.store.active_resource_links())
+    summary = run_with_progress(
+        lambda progress: sync_all(rt, dry_run=dry_run, links=links, only_keys=only_keys,
+                                  origin=origin, stop=stop, progress=progress),
+        total, show=not as_json and sys.stderr.isatty())
+    summarize(summary, as_json=as_json, title=title + (" (dry run)" if dry_run else ""))
 
 
 def sync(
     dry_run: bool = typer.Option(False, "--dry-run", help="Plan only; post nothing."),
-    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Post without asking on a terminal."),
+    every: str | None = typer.Option(None, "--every", help="Run again after this long "
+                                     "(15m, 1h, 1d) until stopped."),
+    as_json: bool = JSON,
 ) -> None:
-    """Post what each linked PSA line needs to equal the provider (one run)."""
-    summary = sync_all(runtime(), dry_run=dry_run)
-    record = summary_record(summary)
-    if as_json:
-        print_json(record)
-    else:
-        rows = []
-        for outcome in summary.outcomes:
-            plan = outcome.plan
-            changes = ", ".join(f"{c.adjustment.delta:+} from {c.adjustment.effective_date}"
-                                for c in plan.changes)
-            rows.append({"resource": f"{plan.link.resource_id} ({plan.link.resource_name})",
-                         "provider": plan.desired, "psa": plan.actual,
-                         "changes": changes or None, "status": outcome.status,
-                         "note": plan.problem})
-        table(rows, ["resource", "provider", "psa", "changes", "status", "note"],
-              as_json=False, title="Sync" + (" (dry run)" if dry_run else ""),
-              empty="no linked resource")
-        out.print(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
-                                                         "skipped", "planned")))
-    failed = record["failed"]
-    if failed:
-        for outcome in summary.outcomes:
-            for posting in outcome.postings:
-                if posting.status != "posted":
-                    err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: "
-                              f"{posting.error}")
-        raise PartialFailure(f"{failed} link(s) could not be brought equal; they are in the "
-                             "failure log and are retried by the next sync",
-                             hint="see `idsync log --failed`")
+    """Post what each linked PSA line needs to equal the provider."""
+    interval = parse_every(every) if every else None
+    rt = runtime()
+    with stop_on_signals() as stop:
+        while True:
+            only_keys = None
+            if not dry_run and not yes and sys.stdin.isatty() and interval is None:
+                record = report_record(build_report(rt))
+                print_report(record)
+                only_keys = {c["key"] for link in record["links"] for c in link["changes"]}
+                if not only_keys:
+                    out.print("Nothing to post.")
+                    return
+                if not typer.confirm(f"Post {len(only_keys)} change(s)?", default=False,
+                                     err=True):
+                    raise RefusedError("not confirmed; nothing was posted")
+            try:
+                one_run(rt, dry_run=dry_run, as_json=as_json, stop=stop, only_keys=only_keys)
+            except PartialFailure as exc:
+                if interval is None:
+                    raise
+                err.print(f"[yellow]{exc.message}[/yellow]")
+            if interval is None or stop.wait(interval):
+                return
+
+
+def apply(
+    plan_file: Path = typer.Argument(..., help="A plan saved by `idsync plan --out FILE`."),
+    as_json: bool = JSON,
+) -> None:
+    """Post a saved plan; both sides are re-read and changes that no longer hold are skipped."""
+    try:
+        saved = json.loads(plan_file.read_text())
+        keys = {c["key"] for link in saved["links"] for c in link["changes"]}
+        link_ids = {link["link_id"] for link in saved["links"] if link["changes"]}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ConfigurationError(f"{plan_file} is not a plan saved by `idsync plan --out`: "
+                                 f"{exc}") from None
+    rt = runtime()
+    links = [link for link in rt.store.active_resource_links() if link.id in link_ids]
+    with stop_on_signals() as stop:
+        one_run(rt, dry_run=False, as_json=as_json, stop=stop, links=links, only_keys=keys,
+                origin="apply", title=f"Apply {plan_file.name}")
+
+
+def retry(as_json: bool = JSON) -> None:
+    """Re-run the links whose postings are in the failure log."""
+    rt = runtime()
+    links = list(rt.store.links_with_failures())
+    if not links:
+        if as_json:
+            print_json({"posted": 0, "failed": 0, "links": []})
+        else:
+            out.print("The failure log is empty.")
+        return
+    with stop_on_signals() as stop:
+        one_run(rt, dry_run=False, as_json=as_json, stop=stop, links=links, origin="retry",
+                title="Retry")

@@ -50,6 +50,8 @@ class LinePlan:
     actual_next: Decimal | None = None
     next_date: date | None = None
     pricing: pricing.Pricing | None = None
+    line_price: Decimal | None = None
+    line_cost: Decimal | None = None
     changes: list[PlannedChange] = field(default_factory=list)
     problem: str | None = None
 
@@ -115,6 +117,8 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
     lines_today = reader.lines(link.agreement_id, today)
     line = lines_today.get(link.catalog_item_id)
     plan.actual = line.quantity if line else ZERO
+    if line is not None:
+        plan.line_price, plan.line_cost = line.unit_price, line.unit_cost
     next_line = reader.lines(link.agreement_id, plan.next_date).get(link.catalog_item_id)
     plan.actual_next = next_line.quantity if next_line else ZERO
 

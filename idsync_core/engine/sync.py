@@ -1,14 +1,19 @@
 """Sync: bring every linked PSA line equal to its provider resource, exactly once.
 
 One run holds the store's ``sync`` lock (two runs never post for one tenant at once), first
-settles whatever an earlier run left pending, then plans and posts link by link. A link that
-cannot be planned (its provider object disappeared, an API failed) is reported and skipped;
-the others go on.
+settles whatever an earlier run left pending, then plans and posts the links concurrently
+(``[sync] concurrency`` threads; each connector's client keeps within its API's budget). A link
+that cannot be planned (its provider object disappeared, an API failed) is reported and skipped;
+the others go on. A stop request (SIGTERM, Ctrl-C) lets the links in flight finish — their
+postings are journaled — and starts no new one.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from idsync_core.engine.planning import LinePlan, plan_link
@@ -25,11 +30,12 @@ class LinkOutcome:
     postings: list[PostingResult] = field(default_factory=list)
     dry_run: bool = False
     link_created: bool = False
+    skipped_reason: str | None = None
 
     @property
     def status(self) -> str:
         """posted | unchanged | failed | skipped | planned (dry run)."""
-        if self.plan.problem:
+        if self.plan.problem or self.skipped_reason:
             return "skipped"
         if not self.plan.changes:
             return "unchanged"
@@ -44,39 +50,87 @@ class LinkOutcome:
 class SyncSummary:
     outcomes: list[LinkOutcome]
     settled: int = 0
+    stopped: bool = False
 
     def counts(self) -> Counter[str]:
         return Counter(o.status for o in self.outcomes)
 
 
-def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, origin: str,
-                   dry_run: bool = False) -> LinkOutcome:
-    """Plan one link and post its changes (the caller holds the lock)."""
+def plan_one(runtime: Runtime, reader: Reader, link: ResourceLink) -> LinePlan:
+    """Plan one link; a failure to read becomes the plan's ``problem`` (reported, skipped)."""
     sub_link = runtime.store.subscription_link_by_id(link.subscription_link_id)
     company_link = runtime.store.company_link_by_id(sub_link.company_link_id) \
         if sub_link else None
     if sub_link is None or company_link is None:
         raise IdsyncError(f"resource link {link.id} has no parent links in the store")
     try:
-        plan = plan_link(runtime, reader, link, sub_link, company_link)
+        return plan_link(runtime, reader, link, sub_link, company_link)
     except IdsyncError as exc:
-        plan = LinePlan(link=link, subscription_link=sub_link, company_link=company_link,
+        return LinePlan(link=link, subscription_link=sub_link, company_link=company_link,
                         problem=exc.message)
+
+
+def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, origin: str,
+                   dry_run: bool = False,
+                   only_keys: set[str] | None = None) -> LinkOutcome:
+    """Plan one link and post its changes (the caller holds the lock).
+
+    ``only_keys``: post only changes whose key is in it (``idsync apply``: a change that no
+    longer holds gets another key and is skipped).
+    """
+    plan = plan_one(runtime, reader, link)
     outcome = LinkOutcome(plan, dry_run=dry_run)
     if plan.problem or dry_run:
         return outcome
+    if only_keys is not None and any(c.adjustment.idempotency_key not in only_keys
+                                     for c in plan.changes):
+        outcome.skipped_reason = "the planned change no longer holds (re-plan and apply again)"
+        return outcome
     for change in plan.changes:
         outcome.postings.append(post_change(runtime, reader, plan, change, origin=origin))
-    if not plan.changes and plan.actual is not None and plan.actual == plan.actual_next:
-        runtime.store.set_last_quantity(link.id, plan.actual)
+    if not plan.changes:
+        if plan.actual is not None and plan.actual == plan.actual_next:
+            runtime.store.set_last_quantity(link.id, plan.actual)
+        runtime.store.supersede_failed(link.id, "no longer needed: the PSA line equals the "
+                                                "provider")
     return outcome
 
 
-def sync_all(runtime: Runtime, *, dry_run: bool = False) -> SyncSummary:
-    """One sync run over every active resource link."""
-    reader = Reader(runtime)
+def run_links(runtime: Runtime, links: Iterable[ResourceLink],
+              work: Callable[[Reader, ResourceLink], LinkOutcome], *,
+              stop: threading.Event | None = None,
+              progress: Callable[[LinkOutcome], None] | None = None,
+              reader: Reader | None = None) -> tuple[list[LinkOutcome], bool]:
+    """Run ``work`` over the links concurrently; return the outcomes and whether it stopped."""
+    reader = reader or Reader(runtime)
+    stop = stop or threading.Event()
+
+    def one(link: ResourceLink) -> LinkOutcome | None:
+        if stop.is_set():
+            return None
+        outcome = work(reader, link)
+        if progress is not None:
+            progress(outcome)
+        return outcome
+
+    with ThreadPoolExecutor(max_workers=runtime.settings.sync.concurrency,
+                            thread_name_prefix="idsync-link") as pool:
+        results = list(pool.map(one, links))
+    outcomes = [r for r in results if r is not None]
+    return outcomes, len(outcomes) < len(results)
+
+
+def sync_all(runtime: Runtime, *, dry_run: bool = False, links: list[ResourceLink] | None = None,
+             only_keys: set[str] | None = None, origin: str = "sync",
+             stop: threading.Event | None = None,
+             progress: Callable[[LinkOutcome], None] | None = None) -> SyncSummary:
+    """One sync run over every active resource link (or the given ones)."""
     with runtime.store.lock("sync"):
-        settled = 0 if dry_run else len(resolve_open(runtime, reader))
-        outcomes = [reconcile_link(runtime, reader, link, origin="sync", dry_run=dry_run)
-                    for link in runtime.store.active_resource_links()]
-    return SyncSummary(outcomes, settled)
+        settled = 0 if dry_run else len(resolve_open(runtime, Reader(runtime)))
+        chosen = runtime.store.active_resource_links() if links is None else links
+        outcomes, stopped = run_links(
+            runtime, chosen,
+            lambda reader, link: reconcile_link(runtime, reader, link, origin=origin,
+                                                dry_run=dry_run, only_keys=only_keys),
+            stop=stop, progress=progress)
+    return SyncSummary(outcomes, settled, stopped)

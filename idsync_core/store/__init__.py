@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, select, update
 from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -288,6 +288,32 @@ class Store:
                 status=status, psa_record_id=psa_record_id, error=error, updated_at=utcnow()))
             self.audit(s, f"adjustment.{status}", f"journal:{key}", psa_record_id=psa_record_id,
                        error=error)
+
+    def supersede_failed(self, resource_link_id: int, note: str, *,
+                         except_key: str | None = None) -> int:
+        """Close the link's failed entries once its line is equal again (they stay in the log)."""
+        with self.transaction() as s:
+            query = update(JournalEntry).where(
+                JournalEntry.resource_link_id == resource_link_id,
+                JournalEntry.status == "failed")
+            if except_key is not None:
+                query = query.where(JournalEntry.key != except_key)
+            reason = func.coalesce(JournalEntry.error + "; ", "") + note
+            done = s.execute(query.values(status="superseded", updated_at=utcnow(),
+                                          error=reason))
+            count = int(done.rowcount)  # type: ignore[attr-defined]
+            if count:
+                self.audit(s, "adjustment.superseded", f"resource_links#{resource_link_id}",
+                           entries=count, note=note)
+            return count
+
+    def links_with_failures(self) -> Sequence[ResourceLink]:
+        with self.transaction() as s:
+            failed = select(JournalEntry.resource_link_id).where(
+                JournalEntry.status.in_(("failed", "unknown", "pending")))
+            return s.scalars(select(ResourceLink).where(
+                ResourceLink.id.in_(failed), ResourceLink.removed_at.is_(None))
+                .order_by(ResourceLink.id)).all()
 
     # -- the audit log -------------------------------------------------------------------------
 

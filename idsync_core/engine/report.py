@@ -1,0 +1,85 @@
+"""The plan report: what a sync would post, and what an operator should look at.
+
+Besides the changes per link it reports revenue not billed (seat resources on linked
+subscriptions that are not linked), links whose provider or PSA object disappeared, terminated
+subscriptions, lines changed in the PSA by hand since IDSync last left them (drift), and prices
+that differ between the price source and the PSA line.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from idsync_core.engine.planning import LinePlan
+from idsync_core.engine.reader import Reader
+from idsync_core.engine.runtime import Runtime
+from idsync_core.engine.sync import LinkOutcome, plan_one, run_links
+from idsync_core.errors import IdsyncError
+
+
+@dataclass
+class PlanReport:
+    today: date
+    plans: list[LinePlan]
+    unlinked_resources: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def problems(self) -> list[LinePlan]:
+        return [p for p in self.plans if p.problem]
+
+    @property
+    def terminated(self) -> list[LinePlan]:
+        return [p for p in self.plans if p.terminated]
+
+    @property
+    def drift(self) -> list[LinePlan]:
+        """Lines whose PSA quantity is not what IDSync left it at (changed by hand)."""
+        return [p for p in self.plans if p.link.last_quantity is not None
+                and p.actual_next is not None and p.actual_next != p.link.last_quantity]
+
+    @property
+    def price_differences(self) -> list[dict[str, Any]]:
+        rows = []
+        for plan in self.plans:
+            line_price, line_cost = plan.line_price, plan.line_cost
+            if plan.pricing is None or (line_price is None and line_cost is None):
+                continue
+            if (plan.pricing.price, plan.pricing.cost) != (line_price, line_cost):
+                rows.append({"resource_id": plan.link.resource_id,
+                             "agreement_id": plan.link.agreement_id,
+                             "catalog_item_id": plan.link.catalog_item_id,
+                             "price_source": plan.pricing.source,
+                             "source_price": plan.pricing.price, "source_cost": plan.pricing.cost,
+                             "psa_price": line_price, "psa_cost": line_cost})
+        return rows
+
+
+def unlinked_resources(runtime: Runtime, reader: Reader) -> list[dict[str, Any]]:
+    linked = {(r.provider, r.resource_id) for r in runtime.store.active_resource_links()}
+    rows = []
+    for sub_link in runtime.store.active_subscription_links():
+        try:
+            resources = reader.resources(sub_link.provider, sub_link.subscription_id)
+        except IdsyncError:
+            continue  # the subscription's own problem is reported with its links
+        for resource in resources.values():
+            if resource.seat_based and (sub_link.provider, resource.id) not in linked:
+                rows.append({"provider": sub_link.provider, "resource_id": resource.id,
+                             "name": resource.name, "sku": resource.sku,
+                             "quantity": resource.quantity,
+                             "subscription_id": sub_link.subscription_id,
+                             "agreement_id": sub_link.agreement_id})
+    return rows
+
+
+def build_report(runtime: Runtime) -> PlanReport:
+    """Plan every link (read-only: nothing is posted, no lock is taken)."""
+    reader = Reader(runtime)
+    outcomes, _ = run_links(runtime, runtime.store.active_resource_links(),
+                            lambda reader, link: LinkOutcome(plan_one(runtime, reader, link),
+                                                             dry_run=True), reader=reader)
+    report = PlanReport(runtime.today, [o.plan for o in outcomes])
+    report.unlinked_resources = unlinked_resources(runtime, reader)
+    return report
