@@ -1,0 +1,79 @@
+"""The ``odin`` provider connector: IDSync's hooks, answered by the configured backend.
+
+``backend = "marketplace"`` (the default) reads the Ingram Micro Cloud Marketplace API;
+``backend = "aps"`` reads the APS REST bus of an Odin / CloudBlue Commerce platform. Both
+return the same domain models under the same rules (:mod:`idsync_odin.backend`), so the engine
+cannot tell them apart.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+
+import httpx
+
+from idsync_core.hookspecs import hookimpl
+from idsync_core.http import RetryPolicy
+from idsync_core.models import ProviderAccount, Resource, Subscription
+from idsync_odin.backend import Backend
+from idsync_odin.marketplace.backend import MarketplaceBackend
+from idsync_odin.settings import OdinSettings
+from idsync_odin.simulator import create_simulator
+
+
+def build_backend(
+    settings: OdinSettings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    retry: RetryPolicy | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> Backend:
+    return MarketplaceBackend(settings, transport=transport, retry=retry, sleep=sleep,
+                              clock=clock)
+
+
+class Odin:
+    """Ingram Micro Cloud Marketplace / Odin (CloudBlue Commerce) provider connector.
+
+    The keyword arguments are for tests: another transport, a retry policy, and the
+    ``sleep``/``clock`` used for Retry-After waits and token lifetimes.
+    """
+
+    kind = "provider"
+    settings_model = OdinSettings
+    simulator = staticmethod(create_simulator)
+
+    def __init__(
+        self,
+        settings: OdinSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.settings = settings
+        self.backend = build_backend(settings, transport=transport, retry=retry, sleep=sleep,
+                                     clock=clock)
+
+    @hookimpl
+    def idsync_check(self) -> str:
+        return self.backend.check()
+
+    @hookimpl
+    def idsync_close(self) -> None:
+        self.backend.close()
+
+    @hookimpl
+    def idsync_list_accounts(self, search: str | None) -> Iterable[ProviderAccount]:
+        return self.backend.accounts(search)
+
+    @hookimpl
+    def idsync_list_subscriptions(self, account_id: str) -> Iterable[Subscription]:
+        return self.backend.subscriptions(account_id)
+
+    @hookimpl
+    def idsync_list_resources(self, subscription_id: str) -> Iterable[Resource]:
+        return self.backend.resources(subscription_id)

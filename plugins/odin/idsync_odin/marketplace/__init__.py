@@ -1,0 +1,1 @@
+"""Backend ``marketplace``: the Ingram Micro Cloud Marketplace API (research notes §2d)."""

@@ -1,0 +1,143 @@
+"""The seed format of both simulators (documented in plugins/odin/README.md), validated.
+
+A seed is a JSON object; ``seed_example.json`` beside this module is the demo story. Unknown
+keys are refused so a typo in a hand-written seed is reported, not ignored.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from decimal import Decimal
+from importlib import resources
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from idsync_odin.simulator.state import (
+    Credentials,
+    Customer,
+    Product,
+    SimSubscription,
+    Throttle,
+    World,
+    aps_id,
+)
+
+Status = Literal["pending", "active", "hold", "terminated", "removed"]
+FIRST_RESOURCE_TYPE_ID = 1000401
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SeedProduct(_Strict):
+    mpn: str = Field(min_length=1)
+    id: str | None = None
+    name: str = Field(min_length=1)
+    quantity: int | None = Field(default=None, ge=0, description="null: usage-based")
+    unit_price: Decimal | None = None
+    unit_cost: Decimal | None = None
+    currency: str = "USD"
+    vendor: str = "Microsoft"
+    resource_type_id: int | None = Field(default=None, description="APS resource type id")
+    usage: int | None = Field(default=None, ge=0, description="APS usage; default quantity")
+
+
+class SeedSubscription(_Strict):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    status: Status = "active"
+    creation_date: str = "2026-01-01"
+    renewal_date: str | None = None
+    aps_id: str | None = None
+    products: list[SeedProduct] = Field(default_factory=list)
+
+
+class SeedCustomer(_Strict):
+    id: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    status: str = "active"
+    aps_id: str | None = None
+    subscriptions: list[SeedSubscription] = Field(default_factory=list)
+
+
+class SeedThrottle(_Strict):
+    requests: int = Field(default=0, ge=0, description="0: no throttle")
+    window_seconds: float = Field(default=1.0, gt=0)
+
+
+class SeedCredentials(_Strict):
+    username: str = Credentials.username
+    password: str = Credentials.password
+    subscription_key: str = Credentials.subscription_key
+    consumer_key: str = Credentials.consumer_key
+    consumer_secret: str = Credentials.consumer_secret
+    aps_token: str = Credentials.aps_token
+
+
+class Seed(_Strict):
+    backend: Literal["marketplace", "aps"] = "marketplace"
+    marketplace: str = "us"
+    token_lifetime_seconds: float = Field(default=1500, gt=0)
+    detail_throttle: SeedThrottle = Field(default_factory=SeedThrottle)
+    credentials: SeedCredentials = Field(default_factory=SeedCredentials)
+    customers: list[SeedCustomer] = Field(default_factory=list)
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Seed:
+        customers = [c.id for c in self.customers]
+        subscriptions = [s.id for c in self.customers for s in c.subscriptions]
+        for kind, ids in (("customer", customers), ("subscription", subscriptions)):
+            duplicates = sorted({i for i in ids if ids.count(i) > 1})
+            if duplicates:
+                raise ValueError(f"duplicate {kind} ids: {', '.join(duplicates)}")
+        for customer in self.customers:
+            for sub in customer.subscriptions:
+                mpns = [p.mpn for p in sub.products]
+                if len(mpns) != len(set(mpns)):
+                    raise ValueError(f"subscription {sub.id} lists one MPN twice")
+        return self
+
+
+def example_seed() -> dict[str, Any]:
+    """The shipped demo seed (``seed_example.json``)."""
+    text = resources.files("idsync_odin.simulator").joinpath("seed_example.json").read_text()
+    data: dict[str, Any] = json.loads(text)
+    return data
+
+
+def build_world(raw: dict[str, Any] | None,
+                clock: Callable[[], float] = time.monotonic) -> tuple[Seed, World]:
+    """Validate a seed (None: the example) and build the world it describes."""
+    seed = Seed.model_validate(example_seed() if raw is None else raw)
+    resource_types: dict[str, int] = {}
+    customers: dict[str, Customer] = {}
+    subscriptions: dict[str, SimSubscription] = {}
+    for c in seed.customers:
+        customers[c.id] = Customer(c.id, c.name, c.status, c.aps_id or aps_id("account", c.id))
+        for s in c.subscriptions:
+            products = []
+            for p in s.products:
+                rt_id = p.resource_type_id or resource_types.setdefault(
+                    p.mpn, FIRST_RESOURCE_TYPE_ID + len(resource_types))
+                products.append(Product(
+                    mpn=p.mpn, id=p.id or p.mpn, name=p.name, quantity=p.quantity,
+                    unit_price=p.unit_price, unit_cost=p.unit_cost, currency=p.currency,
+                    vendor=p.vendor, resource_type_id=rt_id, usage=p.usage))
+            subscriptions[s.id] = SimSubscription(
+                id=s.id, customer_id=c.id, name=s.name, status=s.status,
+                creation_date=s.creation_date, renewal_date=s.renewal_date, products=products,
+                aps_id=s.aps_id or aps_id("subscription", s.id))
+    world = World(
+        customers=customers, subscriptions=subscriptions, marketplace=seed.marketplace,
+        credentials=Credentials(**seed.credentials.model_dump()),
+        token_lifetime=seed.token_lifetime_seconds,
+        detail_throttle=Throttle(seed.detail_throttle.requests,
+                                 seed.detail_throttle.window_seconds),
+        clock=clock,
+    )
+    return seed, world
