@@ -2,67 +2,35 @@
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
-from typing import TypeVar
-
 import typer
 
-from idsync_core.cli.context import IdsyncTyper, runtime
-from idsync_core.cli.output import err, out, print_json
+from idsync_core.cli.context import IdsyncTyper, reported_errors, runtime
+from idsync_core.cli.guided import guided_link
+from idsync_core.cli.inputs import confirm_or_refuse, price_choice
+from idsync_core.cli.output import out, print_json
 from idsync_core.cli.render import render_reconcile
 from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind
 from idsync_core.engine.sync import LinkOutcome
-from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
+from idsync_core.errors import NotFoundError, RefusedError
 from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
 
-T = TypeVar("T")
 PROVIDER = typer.Option(None, "--provider", help="Provider connection (default: the only one).")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
-link_app = IdsyncTyper(help="Link provider objects to their PSA twins.")
+link_app = IdsyncTyper(help="Link provider objects to their PSA twins (no arguments: a "
+                       "guided dialogue).", no_args_is_help=False,
+                       invoke_without_command=True)
 unlink_app = IdsyncTyper(help="Remove a link (its history is kept).")
 
 
-def decimal_option(value: str | None, name: str) -> Decimal | None:
-    if value is None:
-        return None
-    try:
-        number = Decimal(value)
-    except InvalidOperation:
-        raise typer.BadParameter(f"{value!r} is not a number", param_hint=name) from None
-    if not number.is_finite():
-        raise typer.BadParameter(f"{value!r} is not a finite number", param_hint=name)
-    return number
-
-
-def price_choice(kind: PriceSourceKind | None, price: str | None, cost: str | None,
-                 markup: str | None) -> linking.PriceChoice | None:
-    if kind is None:
-        if price is not None or cost is not None:
-            kind = PriceSourceKind.CUSTOM
-        elif markup is not None:
-            kind = PriceSourceKind.MARKUP
-        else:
-            return None
-    return linking.PriceChoice(kind, decimal_option(price, "--price"),
-                               decimal_option(cost, "--cost"),
-                               decimal_option(markup, "--markup"))
-
-
-def confirm_or_refuse(call: Callable[[bool], T], yes: bool) -> T:
-    """Run ``call(confirmed)``; on a needed confirmation ask on a terminal, else refuse."""
-    try:
-        return call(yes)
-    except ConfirmationRequired as exc:
-        if yes or not sys.stdin.isatty():
-            raise
-        err.print(f"[yellow]{exc.message}[/yellow]")
-        if not typer.confirm("Continue?", default=False, err=True):
-            raise RefusedError("not confirmed; nothing was changed") from None
-        return call(True)
+@link_app.callback()
+def guided(ctx: typer.Context, provider: str | None = PROVIDER) -> None:
+    """Without a subcommand: walk through the linking flow, step by step."""
+    if ctx.invoked_subcommand is not None:
+        return
+    with reported_errors():
+        guided_link(runtime(), provider)
 
 
 @link_app.command("company")
