@@ -77,12 +77,8 @@ class ThresholdGuard(RateBudget):
             return  # the ThresholdInformation request itself
         if self._refresh_due():
             self.refresh()
-        with self._state:
-            self._sent_since += 1
         estimate = self.estimate()
-        if estimate is None:
-            return
-        if self._exhausted or estimate.percent >= self.stop_percent:
+        if estimate is not None and (self._exhausted or estimate.percent >= self.stop_percent):
             raise RateLimitedError(
                 f"Autotask API usage for this tenant is at {estimate.used:,} of "
                 f"{estimate.limit:,} requests per {estimate.minutes} minutes "
@@ -92,6 +88,10 @@ class ThresholdGuard(RateBudget):
                 hint="nothing was lost; run again later (the window is a rolling hour), or "
                      "raise threshold_stop_percent in the [psa] table",
             )
+        with self._state:
+            self._sent_since += 1
+        if estimate is None:
+            return
         for percent, delay in self.SLOW_DOWN:
             if estimate.percent >= percent:
                 self.waited += delay
