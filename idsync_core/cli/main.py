@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from idsync_core.cli import browse, records, sync, system
+from idsync_core.cli import browse, demo, records, sync, system
 from idsync_core.cli.context import CliState, IdsyncTyper, configure_logging, current_state
 from idsync_core.cli.link import link_app, unlink_app
 from idsync_core.cli.price_source import price_app
@@ -38,6 +38,7 @@ def main(
     ctx.call_on_close(state.close)
 
 
+app.command()(demo.demo)
 app.command()(system.plugins)
 app.command()(system.check)
 browse.register(app)

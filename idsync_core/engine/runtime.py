@@ -93,10 +93,20 @@ class Runtime:
             self._providers[name] = connection
         return self._providers[name]
 
-    def close(self) -> None:
+    def close_connections(self) -> None:
+        """Close the connections; the next use opens fresh ones.
+
+        Connectors may cache what they read for the life of an instance (Ingram's throttled
+        detail endpoint is read once per subscription), so each sync run starts fresh.
+        """
         for connection in self._providers.values():
             connection.close()
+        self._providers.clear()
         if "psa" in self.__dict__:
             self.psa.close()
+            del self.__dict__["psa"]
+
+    def close(self) -> None:
+        self.close_connections()
         if "store" in self.__dict__:
             self.store.close()

@@ -125,6 +125,7 @@ def sync_all(runtime: Runtime, *, dry_run: bool = False, links: list[ResourceLin
              stop: threading.Event | None = None,
              progress: Callable[[LinkOutcome], None] | None = None) -> SyncSummary:
     """One sync run over every active resource link (or the given ones)."""
+    runtime.close_connections()  # a run reads both sides afresh
     with runtime.store.lock("sync"):
         settled = 0 if dry_run else len(resolve_open(runtime, Reader(runtime)))
         chosen = runtime.store.active_resource_links() if links is None else links
