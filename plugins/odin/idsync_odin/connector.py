@@ -16,6 +16,7 @@ import httpx
 from idsync_core.hookspecs import hookimpl
 from idsync_core.http import RetryPolicy
 from idsync_core.models import ProviderAccount, Resource, Subscription
+from idsync_odin.aps.backend import ApsBackend
 from idsync_odin.backend import Backend
 from idsync_odin.marketplace.backend import MarketplaceBackend
 from idsync_odin.settings import OdinSettings
@@ -30,6 +31,8 @@ def build_backend(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
 ) -> Backend:
+    if settings.backend == "aps":
+        return ApsBackend(settings, transport=transport, retry=retry, sleep=sleep)
     return MarketplaceBackend(settings, transport=transport, retry=retry, sleep=sleep,
                               clock=clock)
 

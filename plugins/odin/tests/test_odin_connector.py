@@ -15,7 +15,11 @@ from idsync_core.plugins import ProviderConnection, discover_plugins, open_conne
 from idsync_core.simulation import ServerThread
 from idsync_odin.connector import Odin
 from idsync_odin.settings import OdinSettings
-from idsync_odin.simulator import OdinSimulator, create_marketplace_simulator
+from idsync_odin.simulator import (
+    OdinSimulator,
+    create_aps_simulator,
+    create_marketplace_simulator,
+)
 
 SECTION = "providers.ingram"
 
@@ -36,23 +40,30 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["marketplace", "aps"])
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture
-def served(clock: Clock) -> Iterator[tuple[OdinSimulator, str]]:
-    sim = create_marketplace_simulator(None, clock=clock)
+def served(clock: Clock, backend: str) -> Iterator[tuple[OdinSimulator, str]]:
+    factory = create_aps_simulator if backend == "aps" else create_marketplace_simulator
+    sim = factory(None, clock=clock)
     with ServerThread(sim.app) as server:
         yield sim, server.url
 
 
 @pytest.fixture
 def connect(served: tuple[OdinSimulator, str],
-            monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], ProviderConnection]]:
+            monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., ProviderConnection]]:
     monkeypatch.setenv("IDSYNC_LOAD_PLUGINS", "odin")
     sim, url = served
     opened: list[ProviderConnection] = []
 
-    def open_one() -> ProviderConnection:
-        connection = open_connection(SECTION, sim.connection_settings(url), "provider",
-                                     discover_plugins())
+    def open_one(**overrides: Any) -> ProviderConnection:
+        raw = {k: v for k, v in {**sim.connection_settings(url), **overrides}.items()
+               if v is not None}
+        connection = open_connection(SECTION, raw, "provider", discover_plugins())
         assert isinstance(connection, ProviderConnection)
         opened.append(connection)
         return connection
@@ -62,62 +73,93 @@ def connect(served: tuple[OdinSimulator, str],
         connection.close()
 
 
-def test_check_and_accounts(connect: Callable[[], ProviderConnection]) -> None:
+def ids(sim: OdinSimulator, backend: str, *seed_ids: str) -> list[str]:
+    """The ids a backend uses for seed customers/subscriptions (APS: resource UUIDs)."""
+    if backend == "marketplace":
+        return list(seed_ids)
+    found = []
+    for seed_id in seed_ids:
+        thing = sim.world.customers.get(seed_id) or sim.world.subscriptions[seed_id]
+        found.append(thing.aps_id)
+    return found
+
+
+def test_check_and_accounts(connect: Callable[..., ProviderConnection], backend: str,
+                            served: tuple[OdinSimulator, str]) -> None:
     connection = connect()
     line = connection.check()
-    assert line.startswith("Ingram Micro Cloud Marketplace at 127.0.0.1:")
-    assert line.endswith("(marketplace us) as api-user@msp.example: 5 customers")
+    if backend == "marketplace":
+        assert line.startswith("Ingram Micro Cloud Marketplace at 127.0.0.1:")
+        assert line.endswith("(marketplace us) as api-user@msp.example: 5 customers")
+    else:
+        assert line.startswith("Odin APS bus at 127.0.0.1:")
+        assert line.endswith("(OAuth sim-consumer-key): 5 customer accounts")
     assert [a.name for a in connection.list_accounts()] == [
         "Contoso Ltd", "Fabrikam Inc", "Northwind Traders", "Adventure Works", "Tailspin Toys"]
-    assert [a.id for a in connection.list_accounts("fabrikam")] == ["1000276"]
+    assert [a.id for a in connection.list_accounts("fabrikam")] == ids(served[0], backend,
+                                                                       "1000276")
 
 
-def test_subscriptions_include_every_status(connect: Callable[[], ProviderConnection]) -> None:
+def test_subscriptions_include_every_status(connect: Callable[..., ProviderConnection],
+                                            backend: str,
+                                            served: tuple[OdinSimulator, str]) -> None:
+    sim = served[0]
     connection = connect()
-    fabrikam = {s.id: s for s in connection.list_subscriptions("1000276")}
-    assert {k: s.status for k, s in fabrikam.items()} == {
-        "1000181": SubscriptionStatus.ACTIVE, "1000182": SubscriptionStatus.TERMINATED}
-    tailspin = {s.id: s.status for s in connection.list_subscriptions("1000279")}
-    assert tailspin["1000196"] is SubscriptionStatus.TERMINATED
-    adventure = [s.status for s in connection.list_subscriptions("1000278")]
-    assert adventure == [SubscriptionStatus.SUSPENDED]
+    fabrikam, tailspin, adventure = ids(sim, backend, "1000276", "1000279", "1000278")
+    active, terminated, removed = ids(sim, backend, "1000181", "1000182", "1000196")
+    found = {s.id: s for s in connection.list_subscriptions(fabrikam)}
+    assert {k: s.status for k, s in found.items()} == {
+        active: SubscriptionStatus.ACTIVE, terminated: SubscriptionStatus.TERMINATED}
+    assert all(s.account_id == fabrikam for s in found.values())
+    assert found[active].name == "Fabrikam - Microsoft 365 Business Premium"
+    by_id = {s.id: s.status for s in connection.list_subscriptions(tailspin)}
+    assert by_id[removed] is SubscriptionStatus.TERMINATED
+    assert [s.status for s in connection.list_subscriptions(adventure)] == [
+        SubscriptionStatus.SUSPENDED]
     with pytest.raises(NotFoundError):
         list(connection.list_subscriptions("424242"))
 
 
-def test_resources_of_the_demo_story(connect: Callable[[], ProviderConnection]) -> None:
+def test_resources_of_the_demo_story(connect: Callable[..., ProviderConnection], backend: str,
+                                     served: tuple[OdinSimulator, str]) -> None:
+    m365, azure_plan, terminated = ids(served[0], backend, "1000177", "1000178", "1000182")
     connection = connect()
-    (exo,) = connection.list_resources("1000177")
-    assert (exo.id, exo.name, exo.sku) == ("1000177:CFQ7TTC0LH16", "Exchange Online (Plan 1)",
-                                           "CFQ7TTC0LH16")
-    assert (exo.quantity, exo.unit_price, exo.unit_cost) == (
-        Decimal(8), Decimal("4.80"), Decimal("4.00"))
-    (azure,) = connection.list_resources("1000178")
-    assert (azure.seat_based, azure.quantity) == (False, None)
-    (basic,) = connection.list_resources("1000182")
+    (exo,) = connection.list_resources(m365)
+    assert exo.name == "Exchange Online (Plan 1)" and exo.quantity == Decimal(8)
+    if backend == "marketplace":
+        assert (exo.id, exo.sku) == ("1000177:CFQ7TTC0LH16", "CFQ7TTC0LH16")
+        assert (exo.unit_price, exo.unit_cost) == (Decimal("4.80"), Decimal("4.00"))
+    else:
+        assert (exo.id, exo.sku) == (f"{m365}:1000401", "1000401")
+    (azure,) = connection.list_resources(azure_plan)
+    assert (azure.name, azure.seat_based, azure.quantity) == ("Azure plan", False, None)
+    (basic,) = connection.list_resources(terminated)
     assert basic.quantity == Decimal(0)
     with pytest.raises(NotFoundError):
         list(connection.list_resources("424242"))
 
 
 def test_a_quantity_changed_at_the_provider_is_seen_by_the_next_instance(
-        served: tuple[OdinSimulator, str], connect: Callable[[], ProviderConnection]) -> None:
+        served: tuple[OdinSimulator, str], connect: Callable[..., ProviderConnection],
+        backend: str) -> None:
     sim, url = served
+    (m365,) = ids(sim, backend, "1000177")
     first = connect()
-    assert [r.quantity for r in first.list_resources("1000177")] == [Decimal(8)]
-    answer = httpx.post(f"{url}/_sim/subscriptions/1000177/products/CFQ7TTC0LH16",
+    assert [r.quantity for r in first.list_resources(m365)] == [Decimal(8)]
+    answer = httpx.post(f"{url}/_sim/subscriptions/{m365}/products/CFQ7TTC0LH16",
                         json={"quantity": 10})
     assert answer.status_code == 200
     # One run reads each subscription once: the same instance keeps what it read.
-    assert [r.quantity for r in first.list_resources("1000177")] == [Decimal(8)]
-    assert sim.controls.log.count("GET", "/subscriptions/1000177") == 1
-    assert [r.quantity for r in connect().list_resources("1000177")] == [Decimal(10)]
-    httpx.post(f"{url}/_sim/subscriptions/1000177", json={"status": "terminated"})
-    assert [r.quantity for r in connect().list_resources("1000177")] == [Decimal(0)]
+    assert [r.quantity for r in first.list_resources(m365)] == [Decimal(8)]
+    assert sim.controls.log.count("GET", f"/{m365}") == (1 if backend == "marketplace" else 2)
+    assert [r.quantity for r in connect().list_resources(m365)] == [Decimal(10)]
+    httpx.post(f"{url}/_sim/subscriptions/{m365}", json={"status": "terminated"})
+    assert [r.quantity for r in connect().list_resources(m365)] == [Decimal(0)]
 
 
+@pytest.mark.parametrize("backend", ["marketplace"])
 def test_revoked_and_expired_tokens_are_replaced(served: tuple[OdinSimulator, str],
-                                                 connect: Callable[[], ProviderConnection],
+                                                 connect: Callable[..., ProviderConnection],
                                                  clock: Clock) -> None:
     sim, url = served
     connection = connect()
@@ -130,6 +172,7 @@ def test_revoked_and_expired_tokens_are_replaced(served: tuple[OdinSimulator, st
     assert sim.controls.log.count(status=401) == 2
 
 
+@pytest.mark.parametrize("backend", ["marketplace"])
 def test_the_detail_throttle_is_waited_out(served: tuple[OdinSimulator, str],
                                            clock: Clock) -> None:
     sim, url = served
@@ -148,6 +191,7 @@ def test_the_detail_throttle_is_waited_out(served: tuple[OdinSimulator, str],
     assert clock.now == 1030.0
 
 
+@pytest.mark.parametrize("backend", ["marketplace"])
 def test_settings_errors_name_the_keys(monkeypatch: pytest.MonkeyPatch,
                                        served: tuple[OdinSimulator, str]) -> None:
     from idsync_core.errors import ConfigurationError
@@ -162,3 +206,10 @@ def test_settings_errors_name_the_keys(monkeypatch: pytest.MonkeyPatch,
     assert "backend 'marketplace' needs username" in message
     assert "consumer_key only apply to the other backend" in message
     assert "sim-password" not in message
+
+
+@pytest.mark.parametrize("backend", ["aps"])
+def test_aps_token_instead_of_oauth(connect: Callable[..., ProviderConnection]) -> None:
+    connection = connect(consumer_key=None, consumer_secret=None, aps_token="sim-aps-token")
+    assert connection.check().endswith("(APS-Token): 5 customer accounts")
+    assert len(list(connection.list_accounts())) == 5

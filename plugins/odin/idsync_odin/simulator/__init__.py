@@ -15,9 +15,9 @@ from typing import Any, Literal
 from starlette.types import ASGIApp
 
 from idsync_core.simulation import SimulatorControls, SimulatorMiddleware
-from idsync_odin.simulator import marketplace
+from idsync_odin.simulator import aps, marketplace
 from idsync_odin.simulator.control import control_routes
-from idsync_odin.simulator.seed import build_world
+from idsync_odin.simulator.seed import build_world, example_seed
 from idsync_odin.simulator.state import World
 
 Clock = Callable[[], float]
@@ -55,7 +55,17 @@ def create_marketplace_simulator(seed: dict[str, Any] | None = None, *,
     return OdinSimulator("marketplace", SimulatorMiddleware(app, controls), controls, world)
 
 
+def create_aps_simulator(seed: dict[str, Any] | None = None, *,
+                         clock: Clock = time.monotonic) -> OdinSimulator:
+    _, world = build_world(seed, clock)
+    controls = SimulatorControls()
+    app = aps.build_app(aps.ApsApi(world), [*controls.routes(), *control_routes(world)])
+    return OdinSimulator("aps", SimulatorMiddleware(app, controls), controls, world)
+
+
 def create_simulator(seed: dict[str, Any] | None = None, *,
                      clock: Clock = time.monotonic) -> OdinSimulator:
     """The simulator the seed's ``backend`` names (None: the example seed, marketplace)."""
-    return create_marketplace_simulator(seed, clock=clock)
+    backend = (example_seed() if seed is None else seed).get("backend", "marketplace")
+    factory = create_aps_simulator if backend == "aps" else create_marketplace_simulator
+    return factory(seed, clock=clock)

@@ -1,0 +1,70 @@
+"""Backend ``aps``: accounts, subscriptions and resources from the APS REST bus."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from functools import partial
+from urllib.parse import urlsplit
+
+import httpx
+
+from idsync_core.http import RetryPolicy
+from idsync_core.models import ProviderAccount, Resource, Subscription, SubscriptionStatus
+from idsync_odin.aps import mapping, rql
+from idsync_odin.aps.client import ApsClient
+from idsync_odin.backend import Backend
+from idsync_odin.rows import describe, keep_good
+from idsync_odin.settings import OdinSettings
+
+CUSTOMER = "CUSTOMER"
+"""The ``type`` of a customer account (others: the provider and its RESELLERs)."""
+
+
+class ApsBackend(Backend):
+    def __init__(
+        self,
+        settings: OdinSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__()
+        self.settings = settings
+        self.client = ApsClient(settings, transport=transport, retry=retry, sleep=sleep)
+
+    def check(self) -> str:
+        response = self.client.request("GET", "/aps/2/resources?" + rql.query(
+            rql.implementing(rql.ACCOUNT_TYPE), rql.eq("type", CUSTOMER), rql.limit(0, 1)))
+        self.client.json_of(response)
+        header = response.headers.get("Content-Range", "")
+        total = header.rpartition("/")[2] if "/" in header else ""
+        accounts = f"{total} customer accounts" if total.isdigit() else "accounts readable"
+        how = "APS-Token" if self.settings.aps_token else f"OAuth {self.settings.consumer_key}"
+        return (f"Odin APS bus at {urlsplit(self.settings.base_url).netloc} ({how}): "
+                f"{accounts}")
+
+    def close(self) -> None:
+        self.client.close()
+
+    def fetch_accounts(self) -> Iterator[ProviderAccount]:
+        rows = self.client.list_all(rql.implementing(rql.ACCOUNT_TYPE), rql.eq("type", CUSTOMER))
+        return keep_good(rows, mapping.account,
+                         lambda row: describe("APS account", row, "companyName", "id"))
+
+    def fetch_subscriptions(self, account_id: str) -> Iterator[Subscription]:
+        """The subscriptions linked to the account (relation ``account``, UNCONFIRMED name),
+        selecting that relation into each row so ownership is checked, not assumed."""
+        self.client.resource(account_id, "account")  # NotFoundError now, not at the first row
+        rows = self.client.list_all(rql.implementing(rql.SUBSCRIPTION_TYPE),
+                                    rql.eq("account.aps.id", account_id), rql.select("account"))
+        return keep_good(rows, partial(mapping.subscription, account_id=account_id),
+                         lambda row: describe("APS subscription", row, "subscriptionId", "name"))
+
+    def fetch_lines(self, subscription_id: str) -> tuple[SubscriptionStatus | None,
+                                                         list[Resource]]:
+        subscription = self.client.resource(subscription_id, "subscription")
+        status = mapping.status_of(subscription)[0] if isinstance(subscription, dict) else None
+        rows = self.client.subscription_resources(subscription_id)
+        return status, mapping.lines(rows, subscription_id)
