@@ -4,56 +4,24 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idsync_autotask.simulator import AutotaskSimulator, create_simulator
 from idsync_autotask.simulator.limits import HourlyThreshold
 from idsync_autotask.simulator.seed import example_seed
-from idsync_core.simulation import ServerThread
+from idsync_core.simulation import LoggedRequest, ServerThread
 
 SEED = example_seed()
-HEADERS = {"UserName": SEED["apiUsers"][0]["userName"], "Secret": SEED["apiUsers"][0]["secret"],
-           "ApiIntegrationCode": SEED["integrationCodes"][0]}
 V1 = "/ATServicesRest/V1.0"
 
 
 @pytest.fixture
-def sim() -> AutotaskSimulator:
-    return create_simulator()
-
-
-class CurrentApp:
-    """One loopback server for the module, serving each test's own simulator (fast)."""
-
-    app: ASGIApp | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        assert self.app is not None
-        await self.app(scope, receive, send)
-
-
-@pytest.fixture(scope="module")
-def shared() -> Iterator[tuple[ServerThread, CurrentApp]]:
-    current = CurrentApp()
-    with ServerThread(current) as running:
-        yield running, current
-
-
-@pytest.fixture
-def server(sim: AutotaskSimulator, shared: tuple[ServerThread, CurrentApp]) -> ServerThread:
-    running, current = shared
-    current.app = sim.app
-    return running
-
-
-@pytest.fixture
-def http(server: ServerThread) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, headers=HEADERS) as client:
+def http(server: ServerThread, headers: dict[str, str]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, headers=headers) as client:
         yield client
 
 
@@ -79,7 +47,7 @@ def test_version_and_zone_information_need_no_credentials(sim: AutotaskSimulator
     with httpx.Client(base_url=server.url) as http:
         assert http.get("/atservicesrest/versioninformation").json() == {"apiVersions": ["V1.0"]}
         zone = http.get("/atservicesrest/v1.0/ZoneInformation",
-                        params={"user": HEADERS["UserName"].upper()})
+                        params={"user": SEED["apiUsers"][0]["userName"].upper()})
         assert zone.status_code == 200
         assert zone.json()["url"] == f"{server.url}/ATServicesRest/"
         assert zone.json()["ci"] == 30595
@@ -94,9 +62,10 @@ def test_version_and_zone_information_need_no_credentials(sim: AutotaskSimulator
     ({"Secret": "wrong"}, 401, "Message"),
     ({"ApiIntegrationCode": "WRONG"}, 500, "errors"),
 ])
-def test_credential_failures_answer_like_autotask(server: ServerThread, change: dict[str, str],
-                                                  status: int, shape: str) -> None:
-    with httpx.Client(base_url=server.url, headers={**HEADERS, **change}) as http:
+def test_credential_failures_answer_like_autotask(server: ServerThread, headers: dict[str, str],
+                                                  change: dict[str, str], status: int,
+                                                  shape: str) -> None:
+    with httpx.Client(base_url=server.url, headers={**headers, **change}) as http:
         response = http.get(f"{V1}/Companies/101")
     assert response.status_code == status
     assert shape in response.json()
@@ -318,11 +287,11 @@ def test_added_latency_tiers() -> None:
     assert threshold.used() == 0  # the window rolls
 
 
-def test_three_requests_in_flight_per_endpoint(sim: AutotaskSimulator,
-                                               server: ServerThread) -> None:
+def test_three_requests_in_flight_per_endpoint(sim: AutotaskSimulator, server: ServerThread,
+                                               headers: dict[str, str]) -> None:
     sim.api.processing_ms = 400
     statuses: list[tuple[str, int, str]] = []
-    with httpx.Client(base_url=server.url, headers=HEADERS) as client:
+    with httpx.Client(base_url=server.url, headers=headers) as client:
         def call(entity: str) -> None:
             r = client.post(f"{V1}/{entity}/query", json={"filter": [f("exist", "id")]})
             statuses.append((entity, r.status_code, r.text))
@@ -340,11 +309,12 @@ def test_three_requests_in_flight_per_endpoint(sim: AutotaskSimulator,
     assert sim.api.threads.refused == 2
 
 
-def test_request_log_and_faults(http: httpx.Client, sim: AutotaskSimulator) -> None:
+def test_request_log_and_faults(http: httpx.Client,
+                                logged: Callable[..., list[LoggedRequest]]) -> None:
     http.post("/_sim/faults", json={"status": 503, "path_contains": "/Companies/101"})
     assert http.get(f"{V1}/Companies/101").status_code == 503
     assert http.get(f"{V1}/Companies/101").status_code == 200
-    assert sim.controls.log.count("GET", "/Companies/101") == 2
+    assert [e.status for e in logged("GET", "/Companies/101", expect=2)] == [503, 200]
 
 
 def test_seed_is_validated() -> None:
