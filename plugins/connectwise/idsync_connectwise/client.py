@@ -13,7 +13,9 @@ What is ConnectWise-specific, and why:
   and immune to rows inserted or deleted while paging; listings whose order matters use
   *navigable* paging (``page``/``orderBy``). Either way the ``Link`` ``rel="next"`` is followed
   and every parameter of the first request is carried to the next one (a known bug of other
-  clients was dropping ``conditions`` after page one).
+  clients was dropping ``conditions`` after page one). The scan ends on an absent or empty
+  ``Link``, an empty page, or a page shorter than the page size in force (the ``pageSize`` of
+  the server's own next link, so a server that clamps the size cannot make us stop early).
 * **URL length**: ConnectWise refuses URLs over 2,000 characters, so ``id in (...)`` lists are
   split into as many requests as needed (:meth:`iter_in`).
 * **Budget**: a client-side sliding window under the ~1,000 requests/minute that ConnectWise
@@ -212,7 +214,10 @@ class ConnectWiseClient(ApiClient):
             if not rows or link is None:
                 return rows, None
             ensure_same_origin(link, self.base_url, what=f"ConnectWise's next-page link of {path}")
-            return rows, tuple(carry_over(query, link).items())
+            following = carry_over(query, link)
+            if len(rows) < _page_size(following):
+                return rows, None  # a short page is the last: spare the request for an empty one
+            return rows, tuple(following.items())
 
         return paginate_tokens(fetch, what=f"ConnectWise {path}")
 
@@ -241,6 +246,12 @@ def _list_params(conditions: str | None, fields: str | None) -> dict[str, Any]:
     if fields:
         params["fields"] = fields
     return params
+
+
+def _page_size(params: Mapping[str, str]) -> int:
+    """The page size in force: the server's next link states it (clamped, if it clamped)."""
+    size = next((v for k, v in params.items() if k.lower() == "pagesize"), "")
+    return int(size) if size.isdigit() else PAGE_SIZE
 
 
 def carry_over(params: Mapping[str, Any], link: str) -> dict[str, str]:

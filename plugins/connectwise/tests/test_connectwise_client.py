@@ -53,7 +53,7 @@ def rows(first: int, last: int) -> list[dict[str, Any]]:
     return [{"id": i, "name": f"Company {i}"} for i in range(first, last + 1)]
 
 
-def forward_only_server(total: int, *, drop_conditions: bool = False
+def forward_only_server(total: int, *, drop_conditions: bool = False, max_page: int = 1000
                         ) -> tuple[list[httpx.Request], Any]:
     """A respx side effect paging ``total`` rows forward-only, as ConnectWise does."""
     seen: list[httpx.Request] = []
@@ -62,7 +62,7 @@ def forward_only_server(total: int, *, drop_conditions: bool = False
         seen.append(request)
         query = {k: v[0] for k, v in parse_qs(request.url.query.decode()).items()}
         after = int(query.get("pageId", 0))
-        size = min(int(query.get("pageSize", 25)), 1000)
+        size = min(int(query.get("pageSize", 25)), max_page)
         page = [r for r in rows(1, total) if r["id"] > after][:size]
         link = ""
         if page:
@@ -70,6 +70,7 @@ def forward_only_server(total: int, *, drop_conditions: bool = False
             if drop_conditions:
                 keep.pop("conditions", None)
             keep["pageId"] = str(page[-1]["id"])
+            keep["pageSize"] = str(size)
             link = f'<{httpx.URL(str(request.url).split("?")[0], params=keep)}>; rel="next"'
         return httpx.Response(200, json=page, headers={"Link": link})
 
@@ -151,15 +152,35 @@ def test_forward_only_paging_reads_past_1000_rows_and_carries_every_parameter(
         got = list(client.iter_all("company/companies", conditions="deletedFlag=False",
                                    fields="id,name"))
     assert [r["id"] for r in got] == list(range(1, 2346))
-    # three full pages, then an empty fourth one ends the scan (the Link is never absent)
-    assert len(seen) == 4
-    for request, page_id in zip(seen, [None, ["1000"], ["2000"], ["2345"]], strict=True):
+    # two full pages, then a short one ends the scan
+    assert len(seen) == 3
+    for request, page_id in zip(seen, [None, ["1000"], ["2000"]], strict=True):
         query = parse_qs(request.url.query.decode())
         assert request.headers["pagination-type"] == "forward-only"
         assert query["pageSize"] == ["1000"]
         assert query["conditions"] == ["deletedFlag=False"]
         assert query["fields"] == ["id,name"]
         assert query.get("pageId") == page_id
+
+
+def test_an_exact_multiple_of_the_page_size_ends_on_an_empty_page(
+    client: ConnectWiseClient,
+) -> None:
+    seen, respond = forward_only_server(2000)
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
+        mock.get(f"{API}/company/companies").mock(side_effect=respond)
+        assert len(list(client.iter_all("company/companies"))) == 2000
+    assert len(seen) == 3
+
+
+def test_a_server_that_clamps_the_page_size_is_read_to_the_end(
+    client: ConnectWiseClient,
+) -> None:
+    seen, respond = forward_only_server(1200, max_page=500)
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
+        mock.get(f"{API}/company/companies").mock(side_effect=respond)
+        assert len(list(client.iter_all("company/companies"))) == 1200
+    assert len(seen) == 3
 
 
 def test_more_than_25_rows_come_back_because_page_size_is_always_sent(

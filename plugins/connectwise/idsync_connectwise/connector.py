@@ -1,0 +1,121 @@
+"""The ConnectWise Manage PSA connector: IDSync's hooks on top of :mod:`.client`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from urllib.parse import urlsplit
+
+from idsync_connectwise import conditions as cw
+from idsync_connectwise import mapping
+from idsync_connectwise.client import ConnectWiseClient
+from idsync_connectwise.posting import Poster
+from idsync_connectwise.settings import ConnectWiseSettings
+from idsync_connectwise.simulator import create_simulator
+from idsync_core.errors import ConfigurationError, NotFoundError
+from idsync_core.hookspecs import hookimpl
+from idsync_core.models import (
+    Adjustment,
+    Agreement,
+    AgreementLine,
+    CatalogItem,
+    Company,
+    PostedAdjustment,
+)
+
+COMPANY_FIELDS = "id,identifier,name"
+AGREEMENT_FIELDS = ("id,name,company,agreementStatus,cancelledFlag,startDate,endDate,"
+                    "noEndingDateFlag,billingCycle,oneTimeFlag")
+CATALOG_FIELDS = "id,identifier,description,price,cost,inactiveFlag"
+
+
+def _matches(search: str, *texts: object) -> bool:
+    """The exact, case-insensitive substring test that ConnectWise's LIKE only approximates."""
+    needle = search.lower()
+    return any(needle in str(text or "").lower() for text in texts)
+
+
+class ConnectWise:
+    """ConnectWise Manage (ConnectWise PSA): companies, agreements, additions, catalog."""
+
+    kind = "psa"
+    settings_model = ConnectWiseSettings
+    simulator = staticmethod(create_simulator)
+
+    def __init__(self, settings: ConnectWiseSettings) -> None:
+        self.settings = settings
+        self.client = ConnectWiseClient(settings)
+        self.poster = Poster(self.client, settings)
+
+    @hookimpl
+    def idsync_check(self) -> str:
+        try:
+            info = self.client.get("system/info")
+        except NotFoundError as exc:
+            # On ConnectWise cloud, wrong credentials or a wrong codebase can answer 404.
+            raise ConfigurationError(
+                f"ConnectWise answered 404 to an authenticated call: {exc.message}",
+                hint="check [psa] site, codebase, company_id, public_key and private_key") from None
+        host = urlsplit(self.settings.site).netloc
+        version = str(info.get("version") or "(version unknown)").removeprefix("v")
+        return (f"ConnectWise {version} at {host} (codebase {self.client.codebase.rstrip('/')}) "
+                f"as {self.settings.company_id}")
+
+    @hookimpl
+    def idsync_close(self) -> None:
+        self.client.close()
+
+    @hookimpl
+    def idsync_list_companies(self, search: str | None) -> Iterator[Company]:
+        """Companies not deleted, alphabetically (a list an operator picks from)."""
+        condition = cw.all_of(cw.eq("deletedFlag", False),
+                              cw.contains("name", search) if search else None)
+        for row in self.client.iter_ordered("company/companies", "name asc",
+                                            conditions=condition, fields=COMPANY_FIELDS):
+            if search is None or _matches(search, row.get("name")):
+                yield mapping.company(row)
+
+    @hookimpl
+    def idsync_list_agreements(self, company_id: str) -> Iterator[Agreement]:
+        number = mapping.numeric_id(company_id, "company")
+        found = False
+        for row in self.client.iter_all("finance/agreements",
+                                        conditions=cw.eq("company/id", number),
+                                        fields=AGREEMENT_FIELDS):
+            found = True
+            yield mapping.agreement(row)
+        if not found:  # tell "no agreements" from "no such company"
+            self.client.get(f"company/companies/{number}", fields="id")
+
+    @hookimpl
+    def idsync_list_lines(self, agreement_id: str, as_of: date) -> list[AgreementLine]:
+        number = mapping.numeric_id(agreement_id, "agreement")
+        additions = [mapping.Addition.of(row) for row in
+                     self.client.iter_all(f"finance/agreements/{number}/additions")]
+        if not additions:  # tell "no additions" from "no such agreement"
+            self.client.get(f"finance/agreements/{number}", fields="id")
+        return mapping.lines(agreement_id, additions, as_of)
+
+    @hookimpl
+    def idsync_list_catalog(self, search: str | None,
+                            ids: list[str] | None) -> Iterator[CatalogItem]:
+        condition = cw.any_of(cw.contains("identifier", search),
+                              cw.contains("description", search)) if search else None
+        if ids is None:
+            rows = self.client.iter_all("procurement/catalog", conditions=condition,
+                                        fields=CATALOG_FIELDS)
+        else:
+            numbers = [int(i) for i in ids if i.isdigit()]  # other ids cannot exist here
+            rows = self.client.iter_in("procurement/catalog", "id", numbers, also=condition,
+                                       fields=CATALOG_FIELDS) if numbers else iter(())
+        for row in rows:
+            if search is None or _matches(search, row.get("identifier"), row.get("description")):
+                yield mapping.catalog_item(row)
+
+    @hookimpl
+    def idsync_post_adjustment(self, adjustment: Adjustment) -> PostedAdjustment:
+        return self.poster.post(adjustment)
+
+    @hookimpl
+    def idsync_find_adjustment(self, adjustment: Adjustment) -> PostedAdjustment | None:
+        return self.poster.find(adjustment)

@@ -1,0 +1,234 @@
+"""ConnectWise JSON → IDSync domain models, and the "quantity as of a date" rule.
+
+ConnectWise has no "agreement line": an agreement carries *additions*, each a quantity of one
+catalog product from its ``effectiveDate`` until its ``cancelledDate``. A product's quantity on a
+date is the sum of its additions active on that date, which is what ConnectWise invoices. Rows
+are read leniently (any field may be missing) except for ids, which the engine needs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from idsync_core.errors import ApiError, NotFoundError
+from idsync_core.models import (
+    Agreement,
+    AgreementLine,
+    AgreementStatus,
+    BillingCycle,
+    CatalogItem,
+    Company,
+)
+
+Row = dict[str, Any]
+
+MARKER = re.compile(r"\s*\[idsync:[^\]]*\]")
+"""An IDSync marker in a free-text field (see ``Adjustment.marker``)."""
+
+
+def numeric_id(value: str, what: str) -> int:
+    """ConnectWise ids are integers; anything else cannot exist there."""
+    try:
+        return int(value)
+    except ValueError:
+        raise NotFoundError(f"{what} {value!r} does not exist in ConnectWise (its ids are "
+                            "numbers)") from None
+
+
+def row_id(row: Row, what: str) -> str:
+    value = row.get("id")
+    if value is None:
+        raise ApiError(f"ConnectWise sent a {what} without an id: {sorted(row)[:8]}")
+    return str(value)
+
+
+def decimal(value: object) -> Decimal | None:
+    """A JSON number (int, Decimal from ``parse_float``, or a numeric string) as Decimal."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, float):  # only if someone decoded without parse_float=Decimal
+        return Decimal(repr(value))
+    try:
+        return Decimal(str(value))
+    except ArithmeticError:
+        raise ApiError(f"ConnectWise sent {value!r} where a number belongs") from None
+
+
+def cw_date(value: object) -> date | None:
+    """The calendar date of a ConnectWise datetime (``2026-01-01T00:00:00Z``).
+
+    ConnectWise stores agreement and addition dates as midnight UTC; the date part is the
+    business date the operator typed.
+    """
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError:
+        raise ApiError(f"ConnectWise sent {value!r} where a date belongs") from None
+
+
+def format_date(day: date) -> str:
+    """The datetime form ConnectWise accepts in JSON bodies (no milliseconds, a ``Z``)."""
+    return f"{day.isoformat()}T00:00:00Z"
+
+
+def without_marker(text: str) -> str:
+    return MARKER.sub("", text).strip()
+
+
+def with_marker(text: str, marker: str) -> str:
+    """``text`` carrying ``marker`` (and no earlier IDSync marker)."""
+    base = without_marker(text)
+    return f"{base} {marker}" if base else marker
+
+
+def company(row: Row) -> Company:
+    return Company(id=row_id(row, "company"), name=str(row.get("name") or ""),
+                   identifier=row.get("identifier"))
+
+
+_STATUS = {s.value: s for s in AgreementStatus}
+
+
+def agreement_status(row: Row) -> AgreementStatus:
+    """``cancelledFlag`` wins; a missing status is Active (older models omit it); an unknown
+    one is treated as Inactive, so the engine hides the agreement instead of posting to it."""
+    if row.get("cancelledFlag") is True:
+        return AgreementStatus.CANCELLED
+    status = row.get("agreementStatus")
+    if status is None:
+        return AgreementStatus.ACTIVE
+    return _STATUS.get(str(status).lower(), AgreementStatus.INACTIVE)
+
+
+def billing_cycle(row: Row) -> BillingCycle:
+    """Billing cycles are records an MSP can name freely; the usual names are recognised."""
+    cycle = row.get("billingCycle")
+    name = str(cycle.get("name") or "") if isinstance(cycle, dict) else ""
+    words = name.lower().replace("-", " ")
+    if not words:
+        return BillingCycle.ONE_TIME if row.get("oneTimeFlag") else BillingCycle.UNKNOWN
+    if "one" in words and "time" in words:
+        return BillingCycle.ONE_TIME
+    if "semi" in words or "half" in words or "six month" in words:
+        return BillingCycle.SEMI_ANNUAL
+    if "quarter" in words:
+        return BillingCycle.QUARTERLY
+    if words.startswith("month"):
+        return BillingCycle.MONTHLY
+    if "annual" in words or "year" in words:
+        return BillingCycle.YEARLY
+    return BillingCycle.UNKNOWN
+
+
+def agreement(row: Row) -> Agreement:
+    owner = row.get("company")
+    company_id = owner.get("id") if isinstance(owner, dict) else None
+    if company_id is None:
+        raise ApiError(f"ConnectWise sent agreement {row.get('id')} without a company")
+    return Agreement(
+        id=row_id(row, "agreement"),
+        company_id=str(company_id),
+        name=str(row.get("name") or ""),
+        status=agreement_status(row),
+        start_date=cw_date(row.get("startDate")),
+        end_date=None if row.get("noEndingDateFlag") else cw_date(row.get("endDate")),
+        billing_cycle=billing_cycle(row),
+    )
+
+
+def catalog_item(row: Row) -> CatalogItem:
+    identifier = str(row.get("identifier") or "")
+    return CatalogItem(
+        id=row_id(row, "catalog item"),
+        identifier=identifier,
+        name=str(row.get("description") or identifier),
+        price=decimal(row.get("price")),
+        cost=decimal(row.get("cost")),
+        active=not row.get("inactiveFlag", False),
+    )
+
+
+@dataclass(frozen=True)
+class Addition:
+    """One agreement addition, reduced to what quantities and postings need."""
+
+    id: int
+    product_id: str
+    quantity: Decimal
+    effective: date | None
+    cancelled: date | None
+    sequence: Decimal | None
+    row: Row
+
+    @classmethod
+    def of(cls, row: Row) -> Addition:
+        product = row.get("product")
+        product_id = product.get("id") if isinstance(product, dict) else None
+        if product_id is None:
+            raise ApiError(f"ConnectWise sent addition {row.get('id')} without a product")
+        return cls(
+            id=int(row_id(row, "addition")),
+            product_id=str(product_id),
+            quantity=decimal(row.get("quantity")) or Decimal(0),
+            effective=cw_date(row.get("effectiveDate")),
+            cancelled=cw_date(row.get("cancelledDate")),
+            sequence=decimal(row.get("sequenceNumber")),
+            row=row,
+        )
+
+    def active_on(self, day: date) -> bool:
+        """Billed on ``day``: effective on or before it, not cancelled on or before it.
+
+        A missing effective date counts as "since the agreement began" (UNCONFIRMED what
+        ConnectWise bills for one; counting it avoids posting units that already exist).
+        """
+        return (self.effective is None or self.effective <= day) and (
+            self.cancelled is None or self.cancelled > day)
+
+    def text(self, field: str) -> str:
+        return str(self.row.get(field) or "")
+
+    @property
+    def order(self) -> tuple[Decimal, int]:
+        """Position on the agreement: ``sequenceNumber``, then id (the order of creation)."""
+        return (self.sequence if self.sequence is not None else Decimal("Infinity"), self.id)
+
+
+def quantity_on(additions: Iterable[Addition], day: date) -> Decimal:
+    return sum((a.quantity for a in additions if a.active_on(day)), Decimal(0))
+
+
+def lines(agreement_id: str, additions: Iterable[Addition], as_of: date) -> list[AgreementLine]:
+    """One line per product ever added, in agreement order, with its quantity as of ``as_of``.
+
+    Every addition counts whatever its ``billCustomer`` (free or do-not-bill seats are still
+    seats the customer has), so IDSync never adds units the customer already holds. The line's
+    id, price and cost are those of the product's first addition by sequence (the "Agreement"
+    price source).
+    """
+    by_product: dict[str, list[Addition]] = {}
+    for addition in sorted(additions, key=lambda a: a.order):
+        by_product.setdefault(addition.product_id, []).append(addition)
+    result = []
+    for product_id, group in by_product.items():
+        first = group[0]
+        product = first.row.get("product") or {}
+        name = without_marker(first.text("description")) or str(product.get("identifier") or "")
+        result.append(AgreementLine(
+            id=str(first.id),
+            agreement_id=agreement_id,
+            catalog_item_id=product_id,
+            name=name,
+            quantity=quantity_on(group, as_of),
+            as_of=as_of,
+            unit_price=decimal(first.row.get("unitPrice")),
+            unit_cost=decimal(first.row.get("unitCost")),
+        ))
+    return result

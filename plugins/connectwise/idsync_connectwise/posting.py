@@ -1,0 +1,246 @@
+"""Posting a quantity change to a ConnectWise agreement, and finding one posted earlier.
+
+Every posting first re-reads the product's additions on the agreement, then:
+
+1. if an addition already carries the adjustment's marker, the change landed before (a retry or
+   a re-run after a lost answer): nothing is posted;
+2. if the quantity as of the effective date is not ``target - delta``, the PSA changed since the
+   plan was made: nothing is posted (``RejectedError``), the next run re-plans;
+3. the change is written with the configured strategy, the marker riding on the **last** write,
+   so a marker found later proves the whole change is in;
+4. the additions are read again and the quantity as of the effective date is returned.
+
+Strategy ``delta`` (default), like Ingram Micro's own ConnectWise integration:
+
+* an **increase** is a new addition of ``delta`` units from the effective date, at the
+  adjustment's price and cost, ``billCustomer`` Billable, carrying the marker. Existing
+  additions are untouched, so history and proration stay ConnectWise's own;
+* a **decrease** cancels additions instead of posting negative quantities: the newest additions
+  active on the effective date get ``cancelledDate`` = that date until enough units are
+  cancelled, and, if the last one held more than needed, a new addition re-adds the surplus
+  from the same date at *that* addition's price, cost and billing option (so the units kept keep
+  their price). The invoice then shows only what is billed: no credit lines, no negative units.
+  The cancellations come first and the marker-bearing write last; an interruption in between
+  leaves the line *below* its target (never above, so the customer is never over-billed), and
+  the engine, finding no marker and an unexpected quantity, re-plans from what is there.
+
+Strategy ``update``: the quantity of the product's newest addition active on the effective date
+is replaced (JSON-Patch ``replace``, marker in the same patch) and the answer is checked, since
+ConnectWise may answer 200 to a patch it did not apply. The new quantity holds for that
+addition's whole life, not just from the effective date. Without an active addition an increase
+is posted as a new addition; a decrease larger than that one addition is refused (use
+``delta``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from idsync_connectwise import conditions as cw
+from idsync_connectwise.client import ConnectWiseClient, Row
+from idsync_connectwise.mapping import (
+    Addition,
+    cw_date,
+    decimal,
+    format_date,
+    numeric_id,
+    quantity_on,
+    with_marker,
+)
+from idsync_connectwise.settings import ConnectWiseSettings, PostingStrategy
+from idsync_core.errors import ApiError, RejectedError
+from idsync_core.models import Adjustment, PostedAdjustment
+
+log = logging.getLogger(__name__)
+
+
+def json_number(value: Decimal) -> int | float:
+    """A Decimal for a JSON body: an int when whole; otherwise the float whose shortest repr
+    is the same digits (quantities and prices have far fewer than 15 significant digits)."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+class Poster:
+    """Writes adjustments to one ConnectWise tenant (see the module docstring)."""
+
+    def __init__(self, client: ConnectWiseClient, settings: ConnectWiseSettings) -> None:
+        self.client = client
+        self.strategy = settings.posting_strategy
+        self.marker_field = settings.marker_field.value
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @staticmethod
+    def additions_path(adjustment: Adjustment) -> str:
+        return f"finance/agreements/{numeric_id(adjustment.agreement_id, 'agreement')}/additions"
+
+    def product_additions(self, adjustment: Adjustment, *,
+                          marker_only: bool = False) -> list[Addition]:
+        """The product's additions on the agreement (only those naming the marker, if asked).
+
+        The marker search matches ``idsync:KEY`` without the brackets, which LIKE would read as
+        a character class; the exact marker is checked again here.
+        """
+        product = numeric_id(adjustment.catalog_item_id, "catalog item")
+        condition: str | None = cw.eq("product/id", product)
+        if marker_only:
+            condition = cw.all_of(condition, cw.contains(
+                self.marker_field, adjustment.marker.strip("[]")))
+        rows = self.client.iter_all(self.additions_path(adjustment), conditions=condition)
+        found = [Addition.of(row) for row in rows]
+        return [a for a in found if adjustment.marker in a.text(self.marker_field)
+                ] if marker_only else found
+
+    def find(self, adjustment: Adjustment) -> PostedAdjustment | None:
+        """The addition carrying this adjustment's marker, with the quantity now, or None."""
+        marked = self.product_additions(adjustment, marker_only=True)
+        if not marked:
+            return None
+        after = quantity_on(self.product_additions(adjustment), adjustment.effective_date)
+        return PostedAdjustment(record_id=str(marked[-1].id), quantity_after=after)
+
+    # -- posting -------------------------------------------------------------------------------
+
+    def post(self, adjustment: Adjustment) -> PostedAdjustment:
+        additions = self.product_additions(adjustment)
+        day = adjustment.effective_date
+        marked = [a for a in additions if adjustment.marker in a.text(self.marker_field)]
+        if marked:
+            log.info("ConnectWise: %s is already on addition %s; not posting it again",
+                     adjustment.marker, marked[-1].id)
+            return PostedAdjustment(record_id=str(marked[-1].id),
+                                    quantity_after=quantity_on(additions, day))
+        now = quantity_on(additions, day)
+        expected = adjustment.target_quantity - adjustment.delta
+        if now != expected:
+            raise RejectedError(
+                f"ConnectWise agreement {adjustment.agreement_id} shows {now} of catalog item "
+                f"{adjustment.catalog_item_id} as of {day}, not the {expected} this change was "
+                "planned from; nothing was posted",
+                hint="someone changed the agreement meanwhile; the next run re-plans from it")
+        if self.strategy is PostingStrategy.UPDATE:
+            record = self._update(adjustment, additions)
+        elif adjustment.delta > 0:
+            record = self._add(adjustment, adjustment.delta, self._catalog_defaults(adjustment))
+        else:
+            record = self._cancel(adjustment, additions)
+        after = quantity_on(self.product_additions(adjustment), day)
+        return PostedAdjustment(record_id=str(record), quantity_after=after)
+
+    def _catalog_defaults(self, adjustment: Adjustment) -> dict[str, Any]:
+        """Price, cost and text of a brand-new addition: the adjustment's, else the catalog's."""
+        product = self.client.get(
+            f"procurement/catalog/{numeric_id(adjustment.catalog_item_id, 'catalog item')}")
+        text = str(product.get("description") or product.get("identifier") or "")
+        if self.marker_field == "invoiceDescription":
+            text = str(product.get("customerDescription") or text)
+        return {"unitPrice": adjustment.unit_price, "unitCost": adjustment.unit_cost,
+                "billCustomer": "Billable", self.marker_field: text}
+
+    def _add(self, adjustment: Adjustment, quantity: Decimal, like: dict[str, Any]) -> int:
+        """POST one addition of ``quantity`` from the effective date, carrying the marker."""
+        body: dict[str, Any] = {
+            "product": {"id": numeric_id(adjustment.catalog_item_id, "catalog item")},
+            "quantity": json_number(quantity),
+            "effectiveDate": format_date(adjustment.effective_date),
+            "billCustomer": like["billCustomer"],
+            self.marker_field: with_marker(str(like.get(self.marker_field) or ""),
+                                           adjustment.marker),
+        }
+        for key in ("unitPrice", "unitCost"):
+            if like.get(key) is not None:
+                body[key] = json_number(like[key])
+        created = self.client.create(self.additions_path(adjustment), body)
+        self._verify(created, "the new addition", {
+            "quantity": lambda v: decimal(v) == quantity,
+            self.marker_field: lambda v: adjustment.marker in str(v or ""),
+        })
+        return int(created["id"])
+
+    def _cancel(self, adjustment: Adjustment, additions: list[Addition]) -> int:
+        """A decrease under ``delta``: cancel the newest active additions, re-add any surplus."""
+        day = adjustment.effective_date
+        needed = -adjustment.delta
+        newest_first = sorted((a for a in additions if a.active_on(day) and a.quantity > 0),
+                              key=lambda a: (a.effective or date.min, a.order), reverse=True)
+        chosen: list[Addition] = []
+        for addition in newest_first:
+            if sum(a.quantity for a in chosen) >= needed:
+                break
+            chosen.append(addition)
+        surplus = sum((a.quantity for a in chosen), Decimal(0)) - needed
+        if surplus < 0:
+            raise RejectedError(
+                f"cannot remove {needed} units of catalog item {adjustment.catalog_item_id}: "
+                f"the additions active on {day} hold only {needed + surplus}")
+        last = chosen[-1]
+        for addition in chosen[:-1]:
+            self._patch(adjustment, addition, {"cancelledDate": format_date(day)})
+        if surplus == 0:
+            self._patch(adjustment, last, {
+                "cancelledDate": format_date(day),
+                self.marker_field: with_marker(last.text(self.marker_field), adjustment.marker)})
+            return last.id
+        self._patch(adjustment, last, {"cancelledDate": format_date(day)})
+        return self._add(adjustment, surplus, {
+            "unitPrice": decimal(last.row.get("unitPrice")),
+            "unitCost": decimal(last.row.get("unitCost")),
+            "billCustomer": last.row.get("billCustomer") or "Billable",
+            self.marker_field: last.text(self.marker_field),
+        })
+
+    def _update(self, adjustment: Adjustment, additions: list[Addition]) -> int:
+        day = adjustment.effective_date
+        active = sorted((a for a in additions if a.active_on(day)),
+                        key=lambda a: (a.effective or date.min, a.order))
+        if not active:
+            if adjustment.delta < 0:
+                raise RejectedError(f"no addition of catalog item {adjustment.catalog_item_id} "
+                                    f"is active on {day}; there is nothing to decrease")
+            return self._add(adjustment, adjustment.delta, self._catalog_defaults(adjustment))
+        newest = active[-1]
+        quantity = newest.quantity + adjustment.delta
+        if quantity < 0:
+            raise RejectedError(
+                f"addition {newest.id} holds {newest.quantity} units, fewer than the "
+                f"{-adjustment.delta} to remove; the units are spread over {len(active)} "
+                "additions",
+                hint='set posting_strategy = "delta" in [psa] to post this decrease')
+        self._patch(adjustment, newest, {
+            "quantity": quantity,
+            self.marker_field: with_marker(newest.text(self.marker_field), adjustment.marker)})
+        return newest.id
+
+    def _patch(self, adjustment: Adjustment, addition: Addition, values: dict[str, Any]) -> None:
+        """Replace ``values`` on an addition and check the answer shows every one of them."""
+        operations = [
+            {"op": "replace", "path": field,
+             "value": json_number(value) if isinstance(value, Decimal) else value}
+            for field, value in values.items()
+        ]
+        updated = self.client.patch(f"{self.additions_path(adjustment)}/{addition.id}",
+                                    operations)
+        self._verify(updated, f"addition {addition.id}",
+                     {field: _same_as(value) for field, value in values.items()})
+
+    @staticmethod
+    def _verify(entity: Row, what: str, checks: dict[str, Callable[[Any], bool]]) -> None:
+        wrong = [field for field, check in checks.items() if not check(entity.get(field))]
+        if "id" not in entity or wrong:
+            raise ApiError(
+                f"ConnectWise accepted the write but {what} does not show "
+                f"{', '.join(wrong) or 'an id'} as sent",
+                hint="check the agreement in ConnectWise; IDSync re-reads it on the next run")
+
+
+def _same_as(sent: object) -> Callable[[Any], bool]:
+    """How to compare a value sent with the value ConnectWise returns for it."""
+    if isinstance(sent, Decimal):
+        return lambda got: decimal(got) == sent
+    if isinstance(sent, str) and sent.endswith("T00:00:00Z"):
+        return lambda got: cw_date(got) == cw_date(sent)
+    return lambda got: got == sent
