@@ -37,8 +37,3 @@ class OnceCache(Generic[Key, Value]):
                 self._values[key] = value
                 self._locks.pop(key, None)
             return value
-
-    def peek(self, key: Key) -> Value | None:
-        """The cached value, without loading it."""
-        with self._guard:
-            return self._values.get(key)

@@ -82,7 +82,9 @@ def detail_status(detail: dict[str, Any]) -> SubscriptionStatus | None:
 
 def lines(detail: object, subscription_id: str,
           usage_mpns: frozenset[str]) -> tuple[SubscriptionStatus | None, list[Resource]]:
-    """The status and product lines of one ``GET /subscriptions/{id}`` answer."""
+    """The status and product lines of one ``GET /subscriptions/{id}`` answer; odd lines are
+    skipped (warned), an answer without a readable ``products`` list is an ``ApiError``: its
+    quantities are unknown, so nothing may be decided from it."""
     where = f"Ingram subscription {subscription_id}"
     products = detail.get("products") if isinstance(detail, dict) else None
     if not isinstance(detail, dict) or not isinstance(products, list | None):
