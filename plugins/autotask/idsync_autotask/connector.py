@@ -63,6 +63,12 @@ def _autotask_id(value: str, what: str) -> int:
         raise NotFoundError(f"{value!r} is not an Autotask {what} id (those are numbers)") from None
 
 
+def _within_term(contract: dict[str, Any], day: date) -> bool:
+    start = mapping.parse_date(contract.get("startDate"))
+    end = mapping.parse_date(contract.get("endDate"))
+    return (start is None or start <= day) and (end is None or day <= end)
+
+
 class Autotask:
     """One Autotask tenant, as IDSync's PSA."""
 
@@ -119,11 +125,11 @@ class Autotask:
     @hookimpl
     def idsync_list_lines(self, agreement_id: str, as_of: date) -> Iterable[AgreementLine]:
         cid = _autotask_id(agreement_id, "contract")
-        self.client.get_item("Contracts", cid)  # NotFoundError for an unknown contract
+        contract = self.client.get_item("Contracts", cid)  # NotFoundError when unknown
         by_service = self._contract_services(cid)
         if not by_service:
             return []
-        quantities = self._quantities(cid, by_service, as_of)
+        quantities = self._quantities(contract, by_service, as_of)
         names = {row["id"]: row for row in self._services(list(by_service))}
         lines = []
         for service_id, services in sorted(by_service.items()):
@@ -189,7 +195,7 @@ class Autotask:
             services = [self._add_service(cid, sid, adjustment)]
         service_ids = [int(s["id"]) for s in services]
 
-        before = self._units_of(cid, service_ids, when)
+        before = self._units_of(contract, service_ids, when)
         if before == target:
             log.info("contract %s service %s already has %s units as of %s; not posting",
                      cid, sid, before, when)
@@ -213,7 +219,7 @@ class Autotask:
             body["adjustedUnitCost"] = json_number(adjustment.unit_cost)
         record_id = self.client.create("ContractServiceAdjustments", body)
 
-        after = self._units_of(cid, service_ids, when)
+        after = self._units_of(contract, service_ids, when)
         if after != target:
             log.warning("contract %s service %s reads %s units as of %s after posting %+d; "
                         "expected %s", cid, sid, after, when, change, target)
@@ -257,19 +263,21 @@ class Autotask:
                 grouped[row["serviceID"]].append(row)
         return dict(grouped)
 
-    def _quantities(self, contract_id: int, by_service: dict[int, list[dict[str, Any]]],
+    def _quantities(self, contract: dict[str, Any], by_service: dict[int, list[dict[str, Any]]],
                     as_of: date) -> dict[int, Decimal]:
         """Units as of ``as_of`` per catalog service: one query batch for the whole contract.
         A service on the contract more than once counts the units of all its lines."""
-        rows = units_as_of(self.client, contract_id,
-                           [s["id"] for services in by_service.values() for s in services], as_of)
+        rows = units_as_of(self.client, contract["id"],
+                           [s["id"] for services in by_service.values() for s in services], as_of,
+                           carry_forward=_within_term(contract, as_of))
         return {service_id: sum((rows[s["id"]].units for s in services if s["id"] in rows),
                                 Decimal(0))
                 for service_id, services in by_service.items()}
 
-    def _units_of(self, contract_id: int, contract_service_ids: list[int],
+    def _units_of(self, contract: dict[str, Any], contract_service_ids: list[int],
                   when: date) -> Decimal:
-        rows = units_as_of(self.client, contract_id, contract_service_ids, when)
+        rows = units_as_of(self.client, contract["id"], contract_service_ids, when,
+                           carry_forward=_within_term(contract, when))
         return sum((row.units for row in rows.values()), Decimal(0))
 
     def _services(self, service_ids: list[int], base: list[dict[str, Any]] | None = None,
@@ -283,11 +291,11 @@ class Autotask:
         if contract.get("contractType") != RECURRING_SERVICE_CONTRACT:
             raise RejectedError(f"Autotask contract {cid} is not a Recurring Service contract; "
                                 "only those carry service units")
-        start = mapping.parse_date(contract.get("startDate"))
-        end = mapping.parse_date(contract.get("endDate"))
-        if (start and when < start) or (end and when > end):
-            raise RejectedError(f"{when} is outside Autotask contract {cid} ({start} to {end})",
-                                hint="extend or renew the contract in Autotask first")
+        if not _within_term(contract, when):
+            raise RejectedError(
+                f"{when} is outside Autotask contract {cid} ({contract.get('startDate')} to "
+                f"{contract.get('endDate')})",
+                hint="extend or renew the contract in Autotask first")
         if target < 0:
             raise RejectedError(f"cannot bring contract {cid} to {target} units")
 

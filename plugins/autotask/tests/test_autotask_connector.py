@@ -189,6 +189,17 @@ def test_lines_carry_units_as_of_the_date(psa: PsaConnection, logged: Logged) ->
         list(psa.list_lines("9999", TODAY))
 
 
+def test_units_past_the_last_generated_period_carry_forward(psa: PsaConnection,
+                                                             sim: AutotaskSimulator) -> None:
+    rows = sim.tenant.tables["contractserviceunits"]
+    for row_id in [i for i, r in rows.items()
+                   if r["contractServiceID"] == 407 and r["startDate"] >= "2027-01-01"]:
+        del rows[row_id]  # as if Autotask had not generated 2027's periods yet
+    assert quantities(psa, "307", date(2027, 3, 1)) == {"201": Decimal(3)}
+    assert quantities(psa, "307", date(2028, 1, 15)) == {"201": Decimal(0)}  # contract over
+    assert quantities(psa, "307", date(2024, 12, 31)) == {"201": Decimal(0)}  # not begun
+
+
 def test_catalog_search_and_ids(psa: PsaConnection, logged: Logged) -> None:
     assert [c.identifier for c in psa.list_catalog("cfq7")] == [
         "CFQ7TTC0LH16", "CFQ7TTC0LCHC", "CFQ7TTC0LH18"]
