@@ -48,15 +48,20 @@ def row_id(row: Row, what: str) -> str:
 
 
 def decimal(value: object) -> Decimal | None:
-    """A JSON number (int, Decimal from ``parse_float``, or a numeric string) as Decimal."""
+    """A JSON number (int, Decimal from ``parse_float``, or a numeric string) as Decimal.
+
+    ConnectWise's numbers are .NET doubles, so 8 seats arrive as ``8.0``; trailing zeros are
+    dropped (``8``, ``26.4``) so quantities read as an operator typed them. The value is exact.
+    """
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, float):  # only if someone decoded without parse_float=Decimal
-        return Decimal(repr(value))
     try:
-        return Decimal(str(value))
+        number = Decimal(repr(value) if isinstance(value, float) else str(value))
     except ArithmeticError:
         raise ApiError(f"ConnectWise sent {value!r} where a number belongs") from None
+    if not number.is_finite():
+        raise ApiError(f"ConnectWise sent {value!r} where a number belongs")
+    return Decimal(int(number)) if number == number.to_integral_value() else number.normalize()
 
 
 def cw_date(value: object) -> date | None:

@@ -112,3 +112,16 @@ def test_what_the_engine_needs_is_checked() -> None:
         mapping.cw_date("31/12/2025")
     with pytest.raises(NotFoundError, match="ids are numbers"):
         mapping.numeric_id("ABC-1", "agreement")
+
+
+@pytest.mark.parametrize(("raw", "text"), [
+    (Decimal("8.0"), "8"), (Decimal("26.40"), "26.4"), (100, "100"), ("1E+2", "100"),
+    (18.7, "18.7"), (Decimal("-0.50"), "-0.5"),
+])
+def test_numbers_read_as_an_operator_typed_them(raw: object, text: str) -> None:
+    assert str(mapping.decimal(raw)) == text
+
+
+def test_a_number_that_is_not_one_is_an_api_error() -> None:
+    with pytest.raises(ApiError, match="where a number belongs"):
+        mapping.decimal("NaN")

@@ -186,9 +186,8 @@ def create_app(tenant: Tenant, controls: SimulatorControls) -> Starlette:
         version = tenant.api_version
         return cw_response(tenant, {
             "CompanyName": tenant.login.company_id, "Codebase": tenant.codebase,
-            "VersionCode": f"v{version}", "VersionNumber": f"v{version}.0",
-            "CompanyID": tenant.login.company_id, "IsCloud": True,
-            "SiteUrl": request.url.netloc})
+            "VersionCode": f"v{version}", "VersionNumber": "v4.6.12345",
+            "CompanyID": tenant.login.company_id, "IsCloud": "True"})
 
     @authenticated
     async def system_info(request: Request) -> Response:
