@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from idsync_core.settings import BaseUrl, ConnectorSettings
 
@@ -63,6 +63,14 @@ class OdinSettings(ConnectorSettings):
         default=4, ge=1, le=16,
         description="subscription detail requests in flight at once (the endpoint throttles)")
     timeout: float = Field(default=30.0, gt=0, le=300, description="seconds per request")
+
+    @field_validator("usage_based_mpns", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        """``"A,B"`` (as an environment variable carries it) means ``["A", "B"]``."""
+        if isinstance(value, str):
+            return tuple(part.strip() for part in value.split(",") if part.strip())
+        return value
 
     @model_validator(mode="after")
     def _fits_backend(self) -> OdinSettings:

@@ -103,7 +103,7 @@ class MarketplaceClient(ApiClient):
             return self.get_json(f"/customers/{quote(customer_id, safe='')}")
         except NotFoundError:
             raise NotFoundError(f"Ingram customer {customer_id} does not exist",
-                                hint="list them with `idsync accounts`") from None
+                                hint="list them with `idsync companies provider`") from None
 
     def subscription(self, subscription_id: str) -> Any:
         try:
