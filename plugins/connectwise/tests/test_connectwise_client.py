@@ -399,3 +399,30 @@ def test_the_client_keeps_a_budget_under_connectwise_limit() -> None:
     assert client.budget is not None
     assert (client.budget.limit, client.budget.window) == (600, 60.0)
     assert urlsplit(client.url("company/companies")).path == "/v2025_1/apis/3.0/company/companies"
+
+
+def test_error_message_reads_both_connectwise_shapes(client: ConnectWiseClient) -> None:
+    throttled = httpx.Response(429, json={
+        "error": "ConnectWiseAPI", "message": "Too many requests. Please try again in 30 seconds."})
+    assert client.error_message(throttled) == (
+        "Too many requests. Please try again in 30 seconds. (ConnectWiseAPI)")
+    security = httpx.Response(400, json={"code": "Security", "message": "SSL is required.",
+                                         "errors": None})
+    assert client.error_message(security) == "SSL is required. (Security)"
+    assert client.error_message(httpx.Response(502, text="")) == "(an empty body)"
+
+
+def test_navigable_paging_yields_a_row_shifted_across_pages_once(
+    client: ConnectWiseClient,
+) -> None:
+    pages = {"1": rows(1, 1000), "2": [*rows(1000, 1000), *rows(1001, 1500)]}
+
+    def respond(request: httpx.Request) -> httpx.Response:
+        page = parse_qs(request.url.query.decode())["page"][0]
+        link = f'<{API}/company/companies?page=2&pageSize=1000>; rel="next"' if page == "1" else ""
+        return httpx.Response(200, json=pages[page], headers={"Link": link})
+
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
+        mock.get(f"{API}/company/companies").mock(side_effect=respond)
+        got = [r["id"] for r in client.iter_ordered("company/companies", "name asc")]
+    assert got == list(range(1, 1501))
