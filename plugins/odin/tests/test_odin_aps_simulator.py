@@ -115,6 +115,9 @@ def test_subscription_resources_and_a_live_quantity_change(
     assert changed.status_code == 200
     (exo,) = http.get(f"{RESOURCES}/{contoso_m365}/resources").json()
     assert exo["limit"] == 10
+    by_type_id = f"{served[1]}/_sim/subscriptions/{contoso_m365}/products/{exo['id']}"
+    assert httpx.post(by_type_id, json={"quantity": 11}).status_code == 200
+    assert http.get(f"{RESOURCES}/{contoso_m365}/resources").json()[0]["limit"] == 11
     single = http.get(f"{RESOURCES}/{contoso_m365}").json()
     assert single["name"] == "Contoso - Microsoft 365" and "account" not in single
     assert http.get(f"{RESOURCES}/not-a-resource").status_code == 404

@@ -408,3 +408,7 @@ def test_check_names_host_marketplace_and_user(slept: list[float], clock: Clock)
         line = backend(slept, clock).check()
     assert line == ("Ingram Micro Cloud Marketplace at api.cloud.example (marketplace us) as "
                     "api@msp: 42 customers")
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
+        tokens(mock, "tok-1")
+        mock.get(f"{BASE}/customers").respond(200, json={"data": [], "pagination": "?"})
+        assert backend(slept, clock).check().endswith("as api@msp: customers readable")

@@ -12,7 +12,7 @@ import httpx
 from idsync_core.http import RetryPolicy
 from idsync_core.models import ProviderAccount, Resource, Subscription, SubscriptionStatus
 from idsync_odin.aps import mapping, rql
-from idsync_odin.aps.client import ApsClient
+from idsync_odin.aps.client import ApsClient, content_range
 from idsync_odin.backend import Backend
 from idsync_odin.rows import describe, keep_good
 from idsync_odin.settings import OdinSettings
@@ -38,9 +38,9 @@ class ApsBackend(Backend):
         response = self.client.request("GET", "/aps/2/resources?" + rql.query(
             rql.implementing(rql.ACCOUNT_TYPE), rql.eq("type", CUSTOMER), rql.limit(0, 1)))
         self.client.json_of(response)
-        header = response.headers.get("Content-Range", "")
-        total = header.rpartition("/")[2] if "/" in header else ""
-        accounts = f"{total} customer accounts" if total.isdigit() else "accounts readable"
+        span = content_range(response.headers.get("Content-Range"))
+        total = span[1] if span else None
+        accounts = f"{total} customer accounts" if total is not None else "accounts readable"
         how = "APS-Token" if self.settings.aps_token else f"OAuth {self.settings.consumer_key}"
         return (f"Odin APS bus at {urlsplit(self.settings.base_url).netloc} ({how}): "
                 f"{accounts}")

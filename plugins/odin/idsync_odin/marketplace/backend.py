@@ -34,9 +34,8 @@ class MarketplaceBackend(Backend):
                                         clock=clock)
 
     def check(self) -> str:
-        body = self.client.get_json("/customers", params={"offset": 0, "limit": 1})
-        total = body.get("pagination", {}).get("total") if isinstance(body, dict) else None
-        customers = f"{total} customers" if isinstance(total, int) else "customers readable"
+        total = self.client.total("/customers")
+        customers = f"{total} customers" if total is not None else "customers readable"
         host = urlsplit(self.settings.base_url).netloc
         return (f"Ingram Micro Cloud Marketplace at {host} (marketplace "
                 f"{self.settings.marketplace}) as {self.settings.username}: {customers}")

@@ -98,6 +98,11 @@ class MarketplaceClient(ApiClient):
 
         return paginate(fetch, what=where)
 
+    def total(self, path: str) -> int | None:
+        """``pagination.total`` of a list, read with a one-row page."""
+        body = self.get_json(path, params={"offset": 0, "limit": 1})
+        return _page(body, f"{SERVICE} GET {path}")[1]
+
     def customer(self, customer_id: str) -> Any:
         try:
             return self.get_json(f"/customers/{quote(customer_id, safe='')}")

@@ -2,7 +2,8 @@
 
 * ``GET /_sim/state``: the whole world in the seed format;
 * ``POST /_sim/subscriptions/{id}/products/{mpn}`` ``{"quantity": 10}``: change a line's
-  licence count (``null``: usage-based); ``{id}`` is the marketplace id or the APS id;
+  licence count (``null``: usage-based); ``{id}`` is the marketplace id or the APS id,
+  ``{mpn}`` the MPN or the APS resource type id;
 * ``POST /_sim/subscriptions/{id}`` ``{"status": "terminated"}``: change a status;
 * ``GET``/``POST /_sim/settings``: ``token_lifetime_seconds``, ``detail_requests`` and
   ``detail_window_seconds`` (the subscription detail throttle; 0 requests: none).

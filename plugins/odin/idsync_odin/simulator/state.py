@@ -65,8 +65,10 @@ class SimSubscription:
     products: list[Product]
     aps_id: str = ""
 
-    def product(self, mpn: str) -> Product | None:
-        return next((p for p in self.products if p.mpn == mpn), None)
+    def product(self, key: str) -> Product | None:
+        """By MPN, or by APS resource type id (the ``sku`` the aps backend reports)."""
+        return next((p for p in self.products
+                     if key in (p.mpn, str(p.resource_type_id))), None)
 
     def to_seed(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "status": self.status,
