@@ -33,7 +33,7 @@ from idsync_autotask.dialect import AUTOTASK_RETRY, AutotaskHttp, ThrottleDialec
 from idsync_autotask.endpoints import endpoint_of
 from idsync_autotask.query import MAX_RECORDS, Filter, cond
 from idsync_autotask.settings import AutotaskSettings
-from idsync_autotask.threshold import ThresholdGuard, ThresholdReading
+from idsync_autotask.threshold import HOURLY_THRESHOLD, ThresholdGuard, ThresholdReading
 from idsync_autotask.zone import Zone, ZoneLocator
 from idsync_core.errors import ApiError, ConfigurationError, NotFoundError, RejectedError
 from idsync_core.http import ConcurrencyLimiter, RetryPolicy, ensure_same_origin, paginate
@@ -128,7 +128,6 @@ class AutotaskClient(AutotaskHttp):
     ) -> None:
         self.settings = settings
         self.guard = ThresholdGuard(settings.threshold_stop_percent, clock=clock, sleep=sleep)
-        inner = transport or httpx.HTTPTransport()
         self._zone: Zone | None = None
         self._zone_lock = threading.Lock()
         self._second_try = threading.local()
@@ -142,14 +141,16 @@ class AutotaskClient(AutotaskHttp):
             retry=retry or AUTOTASK_RETRY,
             budget=self.guard,
             concurrency=ConcurrencyLimiter(THREADS_PER_ENDPOINT),
-            transport=ThrottleDialect(inner, on_hourly_limit=self.guard.mark_exhausted),
+            transport=ThrottleDialect(transport or httpx.HTTPTransport(),
+                                      on_hourly_limit=self.guard.mark_exhausted),
             sleep=sleep,
         )
         self.guard.read = self.read_threshold
         self._locator = ZoneLocator(
             AutotaskHttp(settings.zone_lookup_url, service="Autotask zone lookup",
                          credentials_hint=CREDENTIALS_HINT, retry=retry or AUTOTASK_RETRY,
-                         transport=ThrottleDialect(inner), timeout=timeout, sleep=sleep),
+                         transport=ThrottleDialect(transport or httpx.HTTPTransport()),
+                         timeout=timeout, sleep=sleep),
             settings.username)
 
     # -- zone ---------------------------------------------------------------------------
@@ -194,6 +195,10 @@ class AutotaskClient(AutotaskHttp):
 
     def endpoint_key(self, method: str, url: str) -> str:
         return endpoint_of(url) or urlsplit(url).path
+
+    def close(self) -> None:
+        super().close()
+        self._locator.http.close()
 
     # -- requests -----------------------------------------------------------------------
 
@@ -247,7 +252,7 @@ class AutotaskClient(AutotaskHttp):
         if not isinstance(data, dict):
             raise ApiError("Autotask ThresholdInformation answered without figures")
         return ThresholdReading(
-            limit=int(data.get("externalRequestThreshold") or 0),
+            limit=int(data.get("externalRequestThreshold") or HOURLY_THRESHOLD),
             used=int(data.get("currentTimeframeRequestCount") or 0),
             minutes=int(data.get("requestThresholdTimeframe") or 60))
 

@@ -18,14 +18,11 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 from typing import Any
-
-import httpx
 
 from idsync_autotask import mapping
 from idsync_autotask.client import AutotaskClient
@@ -76,11 +73,9 @@ class Autotask:
     settings_model = AutotaskSettings
     simulator = staticmethod(create_simulator)
 
-    def __init__(self, settings: AutotaskSettings, *,
-                 transport: httpx.BaseTransport | None = None,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, settings: AutotaskSettings) -> None:
         self.settings = settings
-        self.client = AutotaskClient(settings, transport=transport, sleep=sleep)
+        self.client = AutotaskClient(settings)
         self._period_labels: dict[str, str] | None = None
         self._labels_lock = threading.Lock()
 
