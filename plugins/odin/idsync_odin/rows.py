@@ -3,7 +3,8 @@
 Real APIs send rows with missing fields and odd values. One odd row must not stop a sync of
 hundreds of good ones, and must not be guessed at either: the mapping raises :class:`OddRow`,
 and :func:`keep_good` logs it as a warning and drops that row. Quantities and money become
-``Decimal`` straight from the JSON text (floats never enter).
+``Decimal``: from decimal strings as sent, and a JSON number through its shortest ``repr``,
+which is the text the API sent (never through binary float arithmetic).
 """
 
 from __future__ import annotations
@@ -25,18 +26,16 @@ class OddRow(Exception):
     """A row the connector cannot map; the message says which field and why."""
 
 
-def keep_good(rows: Iterable[Row], convert: Callable[[Row], Model | None],
+def keep_good(rows: Iterable[Row], convert: Callable[[Row], Model],
               what: Callable[[Row], str]) -> Iterator[Model]:
-    """Convert each row; warn about and skip odd ones. ``convert`` may return None to drop a
-    row silently (one that is fine but not wanted), ``what`` names a row in the warning."""
+    """Convert each row; warn about and skip odd ones (``what`` names a row in the warning)."""
     for row in rows:
         try:
             model = convert(row)
         except (OddRow, ValidationError) as exc:
             log.warning("skipping %s: %s", what(row), _reason(exc))
             continue
-        if model is not None:
-            yield model
+        yield model
 
 
 def _reason(exc: Exception) -> str:

@@ -51,7 +51,7 @@ def account(row: object) -> ProviderAccount:
                                            "provider_status": row.get("status")})
 
 
-def subscription(row: object, *, account_id: str, queried: str) -> Subscription | None:
+def subscription(row: object, *, account_id: str, queried: str) -> Subscription:
     """A subscription row of ``GET /subscriptions?customerId=...&status=<queried>``.
 
     Rows of another customer are dropped (warned): whether the API honours ``customerId`` is
