@@ -274,6 +274,17 @@ def test_a_line_that_moved_since_the_plan_is_not_posted(psa: PsaConnection,
 
 # -- limits ---------------------------------------------------------------------------------
 
+def test_the_client_keeps_to_three_requests_per_endpoint(connect: Connect,
+                                                         sim: AutotaskSimulator) -> None:
+    sim.api.processing_ms = 40  # every request holds its slot long enough to overlap
+    psa = connect()
+    agreements = ["301", "303", "304", "305", "307"] * 2
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(lambda a: quantities(psa, a, TODAY), agreements))
+    assert results[:5] == results[5:]
+    assert sim.api.threads.refused == 0
+
+
 def test_the_thread_limit_is_backed_off_under_contention(
         connect: Connect, sim: AutotaskSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ThrottleDialect, "thread_retry_after", (0.02, 0.1))
