@@ -79,25 +79,25 @@ class Poster:
         return f"finance/agreements/{numeric_id(adjustment.agreement_id, 'agreement')}/additions"
 
     def product_additions(self, adjustment: Adjustment, *,
-                          marker_only: bool = False) -> list[Addition]:
-        """The product's additions on the agreement (only those naming the marker, if asked).
-
-        The marker search matches ``idsync:KEY`` without the brackets, which LIKE would read as
-        a character class; the exact marker is checked again here.
-        """
+                          also: str | None = None) -> list[Addition]:
+        """The product's additions on the agreement (that also match ``also``, if given)."""
         product = numeric_id(adjustment.catalog_item_id, "catalog item")
-        condition: str | None = cw.eq("product/id", product)
-        if marker_only:
-            condition = cw.all_of(condition, cw.contains(
-                self.marker_field, adjustment.marker.strip("[]")))
+        condition = cw.all_of(cw.eq("product/id", product), also)
         rows = self.client.iter_all(self.additions_path(adjustment), conditions=condition)
-        found = [Addition.of(row) for row in rows]
-        return [a for a in found if adjustment.marker in a.text(self.marker_field)
-                ] if marker_only else found
+        return [Addition.of(row) for row in rows]
+
+    def marked(self, adjustment: Adjustment, additions: list[Addition]) -> list[Addition]:
+        """The additions carrying the adjustment's marker, oldest first."""
+        return [a for a in additions if adjustment.marker in a.text(self.marker_field)]
 
     def find(self, adjustment: Adjustment) -> PostedAdjustment | None:
-        """The addition carrying this adjustment's marker, with the quantity now, or None."""
-        marked = self.product_additions(adjustment, marker_only=True)
+        """The addition carrying this adjustment's marker, with the quantity now, or None.
+
+        ConnectWise is asked for ``idsync:KEY`` without the brackets, which LIKE would read as
+        a character class; the exact marker is checked again here.
+        """
+        search = cw.contains(self.marker_field, adjustment.marker.strip("[]"))
+        marked = self.marked(adjustment, self.product_additions(adjustment, also=search))
         if not marked:
             return None
         after = quantity_on(self.product_additions(adjustment), adjustment.effective_date)
@@ -108,7 +108,7 @@ class Poster:
     def post(self, adjustment: Adjustment) -> PostedAdjustment:
         additions = self.product_additions(adjustment)
         day = adjustment.effective_date
-        marked = [a for a in additions if adjustment.marker in a.text(self.marker_field)]
+        marked = self.marked(adjustment, additions)
         if marked:
             log.info("ConnectWise: %s is already on addition %s; not posting it again",
                      adjustment.marker, marked[-1].id)
@@ -194,6 +194,7 @@ class Poster:
         })
 
     def _update(self, adjustment: Adjustment, additions: list[Addition]) -> int:
+        """Strategy ``update``: replace the quantity of the newest addition active on the day."""
         day = adjustment.effective_date
         active = sorted((a for a in additions if a.active_on(day)),
                         key=lambda a: (a.effective or date.min, a.order))
