@@ -19,7 +19,7 @@ def idsync(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
                           text=True, timeout=timeout, env=env, check=False)
 
 
-@pytest.mark.parametrize("psa", ["autotask"])
+@pytest.mark.parametrize("psa", ["connectwise", "autotask"])
 def test_demo_tells_the_whole_story(psa: str) -> None:
     result = idsync("demo", "--psa", psa, "--json")
     assert result.returncode == 0, result.stderr

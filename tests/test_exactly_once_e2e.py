@@ -19,7 +19,7 @@ import pytest
 from idsync_fakes.simulated import SimulatedTenant, simulated_tenant
 
 pytestmark = pytest.mark.e2e
-PSAS = ["autotask"]
+PSAS = ["connectwise", "autotask"]
 
 
 def resource_keys(tenant: SimulatedTenant) -> dict[int, tuple[str, str] | None]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 import pytest
 import respx
@@ -9,6 +11,7 @@ import respx
 from idsync_core.errors import (
     ApiError,
     ConfigurationError,
+    IdsyncError,
     NotFoundError,
     OutcomeUnknownError,
     RateLimitedError,
@@ -163,3 +166,37 @@ def test_same_origin_check() -> None:
     assert ensure_same_origin(f"{BASE}/next?page=2", BASE, what="next page")
     with pytest.raises(ApiError, match="refusing to send credentials"):
         ensure_same_origin("https://evil.test/v1/next", BASE, what="next page")
+
+
+def test_a_refresh_that_moves_the_base_url_is_followed(slept: list[float]) -> None:
+    class Moving(ApiClient):
+        def on_unauthorized(self, response: httpx.Response) -> bool:
+            self.base_url = "https://zone2.example.test/v1"
+            return True
+
+    client = Moving(BASE, service="Example", credentials_hint="x", sleep=slept.append)
+    with respx.mock(assert_all_called=True) as mock:
+        mock.get(f"{BASE}/items").respond(401)
+        mock.get("https://zone2.example.test/v1/items").respond(200, json=[7])
+        assert client.get_json("/items") == [7]
+
+
+def test_classify_may_name_a_configuration_error(slept: list[float]) -> None:
+    class Odd(ApiClient):
+        def classify(self, response: httpx.Response) -> type[IdsyncError] | None:
+            return ConfigurationError
+
+    client = Odd(BASE, service="Example", credentials_hint="[psa] secret", sleep=slept.append)
+    with respx.mock() as mock:
+        mock.post(f"{BASE}/query").respond(500, json={"message": "user is not an API user"})
+        with pytest.raises(ConfigurationError, match="not an API user") as info:
+            client.request("POST", "/query", json={}, idempotent=True)
+    assert "[psa] secret" in str(info.value)
+
+
+@respx.mock
+def test_fractions_are_decoded_as_decimals(client: ApiClient) -> None:
+    respx.get(f"{BASE}/price").respond(200, text='{"price": 26.40, "qty": 3}')
+    body = client.get_json("/price")
+    assert body == {"price": Decimal("26.40"), "qty": 3}
+    assert str(body["price"]) == "26.40"

@@ -65,7 +65,7 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, as_json:
         return
     grid = Table(title=title, title_justify="left", header_style="bold")
     for column in columns:
-        grid.add_column(column.replace("_", " "))
+        grid.add_column(column.replace("_", " "), overflow="fold")  # ids stay copyable
     for row in rows:
         grid.add_row(*(cell(row.get(column)) for column in columns))
     out.print(grid)

@@ -19,6 +19,7 @@ What it guarantees, so connectors do not each re-learn it:
 from __future__ import annotations
 
 import email.utils
+import json
 import logging
 import random
 import threading
@@ -26,6 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -34,6 +36,7 @@ import httpx
 from idsync_core.errors import (
     ApiError,
     ConfigurationError,
+    IdsyncError,
     NotFoundError,
     OutcomeUnknownError,
     RateLimitedError,
@@ -140,8 +143,13 @@ class ApiClient:
                     return str(data[key])
         return body_snippet(response)
 
-    def classify(self, response: httpx.Response) -> type[ApiError] | None:
-        """Map an error response to an exception class, or None for "transient, retry"."""
+    def classify(self, response: httpx.Response) -> type[IdsyncError] | None:
+        """Map an error response to an exception class, or None for "transient, retry".
+
+        An ``ApiError`` subclass gets the status; any other ``IdsyncError`` (a
+        ``ConfigurationError`` for an API that reports bad credentials as a 500) gets the
+        credentials hint.
+        """
         status = response.status_code
         if status in (400, 409, 422):
             return RejectedError
@@ -150,7 +158,12 @@ class ApiClient:
         return ApiError
 
     def on_unauthorized(self, response: httpx.Response) -> bool:
-        """Called once per request on 401; return True to retry it once (after a refresh)."""
+        """Called once per request on 401; return True to retry it once (after a refresh).
+
+        The retry re-sends the same per-request ``headers``: a token refreshed here must reach
+        the request through the client's ``httpx.Auth`` (or its default headers), not through
+        headers the caller passed to :meth:`request`.
+        """
         return False
 
     def endpoint_key(self, method: str, url: str) -> str:
@@ -176,13 +189,13 @@ class ApiClient:
     ) -> httpx.Response:
         """Send a request with retries; return the 2xx response or raise a mapped error."""
         method = method.upper()
-        url = self.url(path)
-        where = f"{self.service} {method} {urlsplit(url).path}"
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         refreshed = False
         attempt = 0
         while True:
             attempt += 1
+            url = self.url(path)  # again each time: a refresh may have moved the base URL
+            where = f"{self.service} {method} {urlsplit(url).path}"
             response = self._send(method, url, params, json, headers, where, safe_to_repeat,
                                   attempt)
             if response is None:  # a retryable network failure; _send already waited
@@ -208,8 +221,10 @@ class ApiClient:
                 continue
             error = self.classify(response)
             message = f"{where} failed (HTTP {status}): {self.error_message(response)}"
-            if error is not None:
+            if error is not None and issubclass(error, ApiError):
                 raise error(message, status=status)
+            if error is not None:  # e.g. ConfigurationError for an API that says 500 to a bad key
+                raise error(message, hint=f"check {self.credentials_hint}")
             if not safe_to_repeat:
                 raise OutcomeUnknownError(
                     message + " — the write may or may not have been applied",
@@ -269,7 +284,7 @@ class ApiClient:
         if wait > self.retry.max_retry_after or attempt >= self.retry.max_attempts:
             raise RateLimitedError(
                 f"{where}: {self.service} is throttling (HTTP 429, asked to wait {wait:.0f}s, "
-                f"attempt {attempt})",
+                f"attempt {attempt}): {self.error_message(response)}",
                 status=429,
                 hint="nothing was lost; run again later or lower the request rate",
             )
@@ -279,11 +294,13 @@ class ApiClient:
     # -- JSON -------------------------------------------------------------------------------
 
     def json_of(self, response: httpx.Response) -> Any:
-        """The decoded body, or a clear error when the API sent HTML or garbage instead."""
+        """The decoded body (numbers with a fraction as ``Decimal``), or a clear error when the
+        API sent HTML or garbage instead."""
         where = f"{self.service} {response.request.method} {response.request.url.path}"
         content_type = response.headers.get("content-type", "")
         try:
-            return response.json()
+            # parse_float=Decimal: money in JSON bodies never passes through a binary float.
+            return json.loads(response.content, parse_float=Decimal)
         except ValueError:
             kind = content_type.split(";")[0] or "an unlabelled body"
             raise ApiError(

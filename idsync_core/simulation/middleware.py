@@ -122,9 +122,19 @@ class SimulatorMiddleware:
         async def replay() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
+        logged = [False]
+
+        def log_once() -> None:
+            if not logged[0]:
+                logged[0] = True
+                self.controls.log.append(method, path, query, body.decode("utf-8", "replace"),
+                                         status_box[0])
+
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
                 status_box[0] = message["status"]
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                log_once()  # before the client can see the end of its answer
             await send(message)
 
         controls = self.controls
@@ -140,7 +150,7 @@ class SimulatorMiddleware:
                 await asyncio.sleep(fault.delay_ms / 1000)
                 fault = None
             if fault is not None:
-                await _apply_fault(fault, scope, replay, recording_send)
+                await _apply_fault(fault, controls, scope, replay, recording_send)
                 return
             after = controls.faults.take(method, path, after_handler=True)
             if after is None:
@@ -152,10 +162,9 @@ class SimulatorMiddleware:
                     status_box[0] = message["status"]
 
             await self.app(scope, replay, discard)  # the write happens; its answer is lost
-            await _apply_fault(after, scope, replay, recording_send)
+            await _apply_fault(after, controls, scope, replay, recording_send)
         finally:
-            controls.log.append(method, path, query, body.decode("utf-8", "replace"),
-                                status_box[0])
+            log_once()  # requests that never got a whole answer (a reset) are logged too
 
 
 async def _read_body(receive: Receive) -> bytes:
@@ -170,7 +179,8 @@ async def _read_body(receive: Receive) -> bytes:
     return b"".join(chunks)
 
 
-async def _apply_fault(fault: Fault, scope: Scope, receive: Receive, send: Send) -> None:
+async def _apply_fault(fault: Fault, controls: SimulatorControls, scope: Scope,
+                       receive: Receive, send: Send) -> None:
     if fault.kind == "reset":
         # Start an answer and abandon it: the server closes the connection mid-response.
         await send({"type": "http.response.start", "status": 200,
@@ -180,7 +190,10 @@ async def _apply_fault(fault: Fault, scope: Scope, receive: Receive, send: Send)
     if fault.retry_after is not None:
         headers["Retry-After"] = str(math.ceil(fault.retry_after))
     response: Response
-    if fault.kind == "html":
+    if fault.kind == "status" and fault.status == 429 and fault.body is None:
+        # a throttle answers in the API's own words
+        response = controls.throttle_response(math.ceil(fault.retry_after or 1))
+    elif fault.kind == "html":
         response = HTMLResponse(fault.body or CLOUDFLARE_PAGE, status_code=fault.status,
                                 headers=headers)
     else:

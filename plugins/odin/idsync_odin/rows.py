@@ -86,7 +86,7 @@ def decimal(value: object, field: str) -> Decimal:
     if isinstance(value, bool):
         raise OddRow(f"`{field}` is a boolean, not a number")
     try:
-        if isinstance(value, int):
+        if isinstance(value, int | Decimal):  # the core's json_of parses fractions as Decimal
             number = Decimal(value)
         elif isinstance(value, float):
             number = Decimal(repr(value))
