@@ -14,8 +14,10 @@ import subprocess
 import time
 from pathlib import Path
 
+import httpx
 import pytest
 
+from idsync_core.simulation import Fault
 from idsync_fakes.simulated import SimulatedTenant, simulated_tenant
 
 pytestmark = pytest.mark.e2e
@@ -107,3 +109,38 @@ def test_two_syncs_at_once_one_refuses_nothing_doubles(psa: str, tmp_path: Path)
         for link in links:
             today, next_period = tenant.psa_quantities(link)
             assert today == next_period == 40
+
+
+@pytest.mark.parametrize("psa", PSAS)
+def test_fault_storms_and_an_expiring_token_are_survived(psa: str, tmp_path: Path) -> None:
+    with simulated_tenant(psa, tmp_path) as tenant:
+        every_link = tenant.link_everything()
+        keys = resource_keys(tenant)
+        links = [link for link in every_link if keys[link.id] is not None]
+        for link in links:
+            tenant.set_provider_quantity(*keys[link.id] or ("", ""), 33)
+        httpx.post(f"{tenant.provider_url}/_sim/settings", json={"token_lifetime_seconds": 1},
+                   timeout=5).raise_for_status()
+        for sim in (tenant.psa_sim, tenant.provider_sim):
+            sim.controls.faults.fault_rate = 0.15  # random 429 / 500 / 503 everywhere
+        tenant.psa_sim.controls.faults.add(Fault(kind="reset", method="GET", times=2))
+        tenant.psa_sim.controls.faults.add(Fault(kind="html", status=502, times=1))
+        codes = []
+        for _ in range(8):  # what a scheduler does: run again until a run is clean
+            run = subprocess.run(tenant.command("sync", "--yes"), env=tenant.env(),
+                                 capture_output=True, text=True, timeout=180, check=False)
+            codes.append(run.returncode)
+            assert run.returncode in (0, 6, 7), run.stderr  # never a crash
+            assert "Traceback" not in run.stderr
+            if run.returncode == 0:
+                break
+        assert codes[-1] == 0, codes
+        for sim in (tenant.psa_sim, tenant.provider_sim):
+            sim.controls.faults.clear()
+        assert sum(sim.controls.log.count(status=s) for sim in (tenant.psa_sim,
+                   tenant.provider_sim) for s in (429, 500, 503)) > 0  # the storm happened
+        for link in links:
+            assert tenant.psa_quantities(link) == (33, 33)
+        quiet = subprocess.run(tenant.command("sync", "--yes", "--json"), env=tenant.env(),
+                               capture_output=True, text=True, timeout=120, check=False)
+        assert quiet.returncode == 0 and '"posted": 0' in quiet.stdout

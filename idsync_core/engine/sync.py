@@ -82,6 +82,10 @@ def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, orig
     outcome = LinkOutcome(plan, dry_run=dry_run)
     if plan.problem or dry_run:
         return outcome
+    if runtime.store.open_entries(link.id):
+        outcome.skipped_reason = ("an earlier posting's outcome is not known yet; it is "
+                                  "settled from the PSA on the next run, before anything else")
+        return outcome
     if only_keys is not None and any(c.adjustment.idempotency_key not in only_keys
                                      for c in plan.changes):
         outcome.skipped_reason = "the planned change no longer holds (re-plan and apply again)"

@@ -249,6 +249,13 @@ class Store:
                 query = query.limit(limit)
             return s.scalars(query).all()
 
+    def open_entries(self, resource_link_id: int) -> int:
+        """Postings of the link whose outcome is not settled (pending or unknown)."""
+        with self.transaction() as s:
+            return len(s.scalars(select(JournalEntry.id).where(
+                JournalEntry.resource_link_id == resource_link_id,
+                JournalEntry.status.in_(("pending", "unknown")))).all())
+
     def posted_count(self, resource_link_id: int) -> int:
         """How many postings of this link have landed (part of each new idempotency key)."""
         with self.transaction() as s:
