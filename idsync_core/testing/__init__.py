@@ -1,0 +1,70 @@
+"""The connector conformance suite, shipped as a pytest plugin (see docs/writing-a-connector.md).
+
+A connector's whole conformance test::
+
+    from idsync_core.testing import SuiteConfig, get_connector_test_class
+
+    TestHaloConformance = get_connector_test_class(SuiteConfig(plugin="halopsa"))
+
+The pytest plugin (``idsync_core.testing.pytest_plugin``) provides the ``idsync_conformance``
+fixture the suite runs on; it is registered when IDSync is installed. Every pytest run of a
+project with IDSync installed imports this package (the plugin lives in it), so the names below
+are imported on first use, not up front.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from idsync_core.testing.config import (
+        CAPABILITIES,
+        LargeTenant,
+        Listing,
+        SampleIds,
+        SuiteConfig,
+        WriteRequest,
+    )
+    from idsync_core.testing.faults import PathFault
+    from idsync_core.testing.harness import Harness, World
+    from idsync_core.testing.replay import ReplaySimulator, load_recording
+    from idsync_core.testing.suite import (
+        ConnectorSuite,
+        ProviderSuite,
+        PsaSuite,
+        get_connector_test_class,
+    )
+
+_HOME = {
+    "CAPABILITIES": "config", "LargeTenant": "config", "Listing": "config",
+    "SampleIds": "config", "SuiteConfig": "config", "WriteRequest": "config",
+    "PathFault": "faults", "Harness": "harness", "World": "harness",
+    "ReplaySimulator": "replay", "load_recording": "replay",
+    "ConnectorSuite": "suite", "ProviderSuite": "suite", "PsaSuite": "suite",
+    "get_connector_test_class": "suite",
+}
+
+__all__ = [
+    "CAPABILITIES",
+    "ConnectorSuite",
+    "Harness",
+    "LargeTenant",
+    "Listing",
+    "PathFault",
+    "ProviderSuite",
+    "PsaSuite",
+    "ReplaySimulator",
+    "SampleIds",
+    "SuiteConfig",
+    "World",
+    "WriteRequest",
+    "get_connector_test_class",
+    "load_recording",
+]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)

@@ -1,0 +1,176 @@
+"""What a connector author tells the conformance suite: :class:`SuiteConfig` and its parts.
+
+Everything has a default except the plugin's name, so the smallest configuration is
+``SuiteConfig(plugin="halopsa")`` for a connector that ships a simulator. The suite skips a check
+only for a reason it can state: the author declared the capability missing (``missing``), or the
+check cannot apply (no HTTP, an optional hook not implemented). A check that needs something the
+author did not provide (a large tenant, the write request's path) *fails* with a message saying
+what to add, so nothing is skipped by omission.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from idsync_core.simulation import Simulator
+
+CAPABILITIES: dict[str, str] = {
+    "auth": "refused credentials (or unusable settings) raise ConfigurationError",
+    "paging": "listings return every row of a tenant larger than one page",
+    "search": "the `search` parameter of the listings filters by name",
+    "not_found": "an unknown id raises NotFoundError",
+    "decrease": "a negative delta can be posted (PSA)",
+    "retry_after": "a 429 answer's Retry-After is waited for, then the read succeeds (HTTP)",
+    "retries": "a 5xx answer to a read is retried (HTTP)",
+    "html_errors": "an HTML page instead of JSON is a clear ApiError (HTTP)",
+    "lost_answer": "a write whose answer is lost raises OutcomeUnknownError and is not "
+                   "repeated (HTTP, PSA)",
+}
+"""The capabilities a connector may declare missing in ``SuiteConfig.missing``, with what each
+check verifies. Declaring one skips its checks with the reason given."""
+
+LISTING_HOOKS: dict[str, tuple[str, ...]] = {
+    "psa": ("list_companies", "list_agreements", "list_lines", "list_catalog"),
+    "provider": ("list_accounts", "list_subscriptions", "list_resources"),
+}
+
+SettingsFactory = Callable[[Path, Any], Mapping[str, Any]]
+"""``(directory, seed) -> settings table``: builds a connector's world without HTTP (writes its
+files into ``directory``) and returns the settings that point a connection at it."""
+
+SimulatorFactory = Callable[[Any], Simulator]
+"""``(seed) -> Simulator``, the shape of a connector class's ``simulator`` attribute."""
+
+
+@dataclass(frozen=True)
+class SampleIds:
+    """Ids the suite reads (and, for a PSA, posts to). None: the suite picks from the listings.
+
+    For a PSA, ``agreement_id``/``catalog_item_id`` choose where the posting checks post: pick an
+    active agreement and a catalog item the PSA accepts on it.
+    """
+
+    account_id: str | None = None
+    subscription_id: str | None = None
+    company_id: str | None = None
+    agreement_id: str | None = None
+    catalog_item_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One listing call and how many rows it must return, e.g.
+    ``Listing("list_subscriptions", 1200, {"account_id": "A-1"})``.
+
+    ``hook`` is the facade method (``list_accounts``; the ``idsync_`` prefix is accepted too);
+    ``args`` its keyword arguments (``as_of`` as a ``date`` for ``list_lines``).
+    """
+
+    hook: str
+    expected: int
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def method(self) -> str:
+        return self.hook.removeprefix("idsync_")
+
+    def describe(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.args.items())
+        return f"{self.method}({args})"
+
+
+@dataclass(frozen=True)
+class LargeTenant:
+    """A seed bigger than the API's page size, and the listings that must come back whole.
+
+    With a simulator, each listing must also have taken at least ``min_requests`` requests,
+    which proves the seed really spans more than one page (set it to 1 for an API that returns
+    everything at once; then say so).
+    """
+
+    seed: Any
+    listings: Sequence[Listing]
+    min_requests: int = 2
+
+    def __post_init__(self) -> None:
+        if not self.listings:
+            raise ValueError("LargeTenant needs at least one Listing to check")
+
+
+@dataclass(frozen=True)
+class WriteRequest:
+    """The HTTP request that writes a posting: its method and a regular expression its *path*
+    (no query string) matches in full, e.g.
+    ``WriteRequest("POST", r".*/agreements/\\d+/additions")``. The lost-answer check drops the
+    answer to exactly this request."""
+
+    method: str
+    path: str
+
+    def __post_init__(self) -> None:
+        re.compile(self.path)
+
+
+@dataclass(frozen=True)
+class SuiteConfig:
+    """How to run the conformance suite on one connector.
+
+    ``plugin``: the entry-point name (``plugin = "..."`` in idsync.toml).
+
+    Where the connector's API comes from, one of:
+
+    * a simulator (default: the connector class's ``simulator`` attribute, or ``simulator=``,
+      e.g. :class:`~idsync_core.testing.ReplaySimulator` for recorded responses), given
+      ``seed`` (None: the simulator's built-in example), served on 127.0.0.1;
+    * ``settings=``, for a connector without HTTP (files, a local database): a callable
+      ``(directory, seed) -> settings table``. HTTP-level checks are then skipped as not
+      applicable.
+
+    The rest tunes the checks: ``ids`` (what to read and post to), ``large_tenant`` (paging),
+    ``bad_settings`` (overrides that make the settings wrong; with a simulator the default
+    replaces every ``SecretStr`` setting), ``write_request`` (lost-answer check),
+    ``effective_date`` of test postings (default: today, or the agreement's start if later),
+    ``missing`` (capability name → reason, see :data:`CAPABILITIES`), ``unknown_id`` (an id
+    that exists nowhere), ``retry_after`` (seconds the injected 429 asks for), ``max_parents``
+    (how many accounts/companies and subscriptions/agreements to read children of).
+    """
+
+    plugin: str
+    seed: Any = None
+    simulator: SimulatorFactory | None = None
+    settings: SettingsFactory | None = None
+    ids: SampleIds = field(default_factory=SampleIds)
+    large_tenant: LargeTenant | None = None
+    bad_settings: Mapping[str, Any] | None = None
+    write_request: WriteRequest | None = None
+    effective_date: date | None = None
+    missing: Mapping[str, str] = field(default_factory=dict)
+    unknown_id: str = "999999937"
+    retry_after: int = 1
+    max_parents: int = 3
+
+    @property
+    def http(self) -> bool:
+        """True when the connector is reached over HTTP (a simulator), not a settings factory."""
+        return self.settings is None
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.missing) - set(CAPABILITIES))
+        if unknown:
+            raise ValueError(f"SuiteConfig.missing names unknown capabilities {unknown}; "
+                             f"known: {', '.join(CAPABILITIES)}")
+        blank = sorted(name for name, reason in self.missing.items() if not reason.strip())
+        if blank:
+            raise ValueError(f"SuiteConfig.missing needs a reason for {blank}")
+        if self.simulator is not None and self.settings is not None:
+            raise ValueError("SuiteConfig takes a simulator or a settings factory, not both")
+        if self.retry_after < 1:
+            raise ValueError("retry_after must be at least 1 second (Retry-After is whole "
+                             "seconds)")
+        if self.max_parents < 1:
+            raise ValueError("max_parents must be at least 1")

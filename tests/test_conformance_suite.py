@@ -1,0 +1,681 @@
+"""The conformance suite run on the core's fake connectors, and the suite's own tests.
+
+1. The fake connectors (``tests/fakes``, no HTTP: a JSON state file) pass it through
+   ``SuiteConfig.settings``; the HTTP checks are skipped as not applicable.
+2. ``ToyPsa`` is a complete PSA connector over a tiny JSON API ("Toy PSA": API-key header,
+   25-row pages, additions as in ConnectWise) with a simulator on the core's middleware. It
+   passes the whole suite, HTTP checks included, and its read checks pass against recorded
+   responses (``ReplaySimulator``) too.
+3. Broken connectors, each wrong the way real ones are (stops after the first page, posts twice,
+   retries a write, ignores Retry-After, parses HTML as JSON, finds markers nobody wrote, makes
+   up ids, returns floats), run in an inner pytest (pytester); the tests prove the suite fails
+   each on the check that should, with a message that says why.
+
+The inner runs find their connectors through a real entry point: a ``.dist-info`` in pytester's
+directory naming classes of this module.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+import json
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from idsync_core.hookspecs import hookimpl
+from idsync_core.http import ApiClient, RetryPolicy, paginate
+from idsync_core.models import (
+    Adjustment,
+    Agreement,
+    AgreementLine,
+    CatalogItem,
+    Company,
+    PostedAdjustment,
+    ProviderAccount,
+    Resource,
+)
+from idsync_core.settings import BaseUrl, ConnectorSettings
+from idsync_core.simulation import ServerThread, SimulatorControls, SimulatorMiddleware
+from idsync_core.testing import (
+    LargeTenant,
+    Listing,
+    ReplaySimulator,
+    SuiteConfig,
+    WriteRequest,
+    get_connector_test_class,
+)
+from idsync_fakes.provider import FakeProvider
+from idsync_fakes.psa import FakePsa
+from idsync_fakes.world import PROVIDER_WORLD, PSA_WORLD
+
+pytest_plugins = ["pytester", "idsync_core.testing.pytest_plugin"]
+
+PAGE = 25
+
+# -- 1. the fake connectors -------------------------------------------------------------------
+
+NO_CREDENTIALS = "the fake reads a local JSON file and checks no credentials"
+
+
+def state_file(plugin: str) -> Any:
+    """A settings factory for the fakes: the seed is the fake's whole state, in a file."""
+    def build(directory: Path, seed: dict[str, Any]) -> dict[str, Any]:
+        path = directory / "state.json"
+        path.write_text(json.dumps(seed))
+        return {"plugin": plugin, "state_file": str(path)}
+    return build
+
+
+def more_rows(world: dict[str, Any], table: str, count: int) -> dict[str, Any]:
+    """The world with ``count`` more rows in ``table``."""
+    bigger = copy.deepcopy(world)
+    bigger[table] += [{"id": f"X-{n}", "name": f"Bulk customer {n}"} for n in range(count)]
+    return bigger
+
+
+def fake_provider(plugin: str = "fake-provider") -> SuiteConfig:
+    return SuiteConfig(plugin=plugin, seed=PROVIDER_WORLD, settings=state_file(plugin),
+                       large_tenant=LargeTenant(more_rows(PROVIDER_WORLD, "accounts", 598),
+                                                [Listing("list_accounts", 600)]),
+                       missing={"auth": NO_CREDENTIALS})
+
+
+def fake_psa(plugin: str = "fake-psa") -> SuiteConfig:
+    return SuiteConfig(plugin=plugin, seed=PSA_WORLD, settings=state_file(plugin),
+                       large_tenant=LargeTenant(more_rows(PSA_WORLD, "companies", 510),
+                                                [Listing("list_companies", 513)]),
+                       missing={"auth": NO_CREDENTIALS})
+
+
+TestFakeProviderConformance = get_connector_test_class(fake_provider())
+TestFakePsaConformance = get_connector_test_class(fake_psa())
+
+# -- 2. the Toy PSA over HTTP -----------------------------------------------------------------
+
+# -- the Toy PSA simulator --------------------------------------------------------------------
+
+
+def example_seed(companies: int = 3) -> dict[str, Any]:
+    names = ["Contoso Ltd", "Fabrikam Inc", "Litware Inc"]
+    return {
+        "api_key": "toy-key-0123456789",
+        "companies": [{"id": n + 1, "name": names[n] if n < 3 else f"Customer {n + 1:04}"}
+                      for n in range(companies)],
+        "agreements": [
+            {"id": 871, "company_id": 1, "name": "Contoso - Microsoft 365", "active": True,
+             "start": "2026-01-01"},
+            {"id": 870, "company_id": 1, "name": "Contoso - 2024", "active": False,
+             "start": "2024-01-01"},
+            {"id": 880, "company_id": 2, "name": "Fabrikam - Cloud", "active": True,
+             "start": "2025-03-15"},
+        ],
+        "catalog": [
+            {"id": 812, "sku": "CFQ7TTC0LH16", "name": "Exchange Online (Plan 1)",
+             "price": "4.80", "cost": "4.00"},
+            {"id": 813, "sku": "CFQ7TTC0LCHC", "name": "Microsoft 365 Business Premium",
+             "price": "26.40", "cost": "22.00"},
+        ],
+        "additions": [
+            {"id": 1, "agreement_id": 880, "item_id": 813, "quantity": "4",
+             "start": "2025-03-15", "price": "26.40", "cost": "22.00", "note": ""},
+        ],
+    }
+
+
+@dataclass
+class ToyState:
+    seed: dict[str, Any]
+    ids: Iterator[int] = field(default_factory=lambda: itertools.count(1000))
+
+    def table(self, name: str) -> list[dict[str, Any]]:
+        rows: list[dict[str, Any]] = self.seed[name]
+        return rows
+
+
+def _page(request: Request, rows: list[dict[str, Any]]) -> Response:
+    page = int(request.query_params.get("page", "1"))
+    chunk = rows[(page - 1) * PAGE: page * PAGE]
+    more = page * PAGE < len(rows)
+    return JSONResponse({"items": chunk, "next": page + 1 if more else None})
+
+
+def _missing(what: str) -> Response:
+    return JSONResponse({"error": f"no such {what}"}, status_code=404)
+
+
+def toy_app(state: ToyState, controls: SimulatorControls) -> ASGIApp:
+    def authorised(request: Request) -> bool:
+        return request.headers.get("x-api-key") == state.seed["api_key"]
+
+    def search(rows: list[dict[str, Any]], text: str | None, *keys: str) -> list[dict[str, Any]]:
+        if not text:
+            return rows
+        return [r for r in rows if any(text.lower() in str(r[k]).lower() for k in keys)]
+
+    async def me(request: Request) -> Response:
+        return JSONResponse({"name": "toy", "version": "1.0"})
+
+    async def companies(request: Request) -> Response:
+        return _page(request, search(state.table("companies"), request.query_params.get(
+            "search"), "name"))
+
+    async def agreements(request: Request) -> Response:
+        company = int(request.path_params["id"])
+        if not any(c["id"] == company for c in state.table("companies")):
+            return _missing("company")
+        return _page(request, [a for a in state.table("agreements")
+                               if a["company_id"] == company])
+
+    async def additions(request: Request) -> Response:
+        agreement = int(request.path_params["id"])
+        if not any(a["id"] == agreement for a in state.table("agreements")):
+            return _missing("agreement")
+        if request.method == "POST":
+            body = await request.json()
+            row = {"id": next(state.ids), "agreement_id": agreement, **body}
+            state.table("additions").append(row)
+            return JSONResponse(row, status_code=201)
+        return _page(request, [a for a in state.table("additions")
+                               if a["agreement_id"] == agreement])
+
+    async def by_note(request: Request) -> Response:
+        note = request.query_params.get("note", "")
+        return _page(request, [a for a in state.table("additions") if note and a["note"] == note])
+
+    async def catalog(request: Request) -> Response:
+        return _page(request, search(state.table("catalog"), request.query_params.get("search"),
+                                     "sku", "name"))
+
+    api = Starlette(routes=[
+        Route("/api/me", me), Route("/api/companies", companies),
+        Route("/api/companies/{id:int}/agreements", agreements),
+        Route("/api/agreements/{id:int}/additions", additions, methods=["GET", "POST"]),
+        Route("/api/additions", by_note), Route("/api/catalog", catalog),
+        *controls.routes()])
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope["path"].startswith("/_sim/"):
+            request = Request(scope, receive)
+            if not authorised(request):
+                await JSONResponse({"error": "bad API key"}, status_code=401)(scope, receive, send)
+                return
+        await api(scope, receive, send)
+
+    return app
+
+
+@dataclass
+class ToySimulator:
+    app: ASGIApp
+    controls: SimulatorControls
+    plugin: str
+    api_key: str
+
+    def connection_settings(self, base_url: str) -> dict[str, Any]:
+        return {"plugin": self.plugin, "base_url": base_url, "api_key": self.api_key}
+
+
+def create_simulator(seed: dict[str, Any] | None = None, *, plugin: str = "toy") -> ToySimulator:
+    state = ToyState(json.loads(json.dumps(seed or example_seed())))
+    controls = SimulatorControls()
+    app = SimulatorMiddleware(toy_app(state, controls), controls)
+    return ToySimulator(app, controls, plugin, state.seed["api_key"])
+
+
+# -- the Toy PSA connector --------------------------------------------------------------------
+
+
+class ToySettings(ConnectorSettings):
+    base_url: BaseUrl
+    api_key: SecretStr
+
+
+class ToyClient(ApiClient):
+    def __init__(self, settings: ToySettings, *, sleep: Callable[[float], None] = time.sleep):
+        super().__init__(settings.base_url, service="Toy PSA", credentials_hint="[psa] api_key",
+                         headers={"X-Api-Key": settings.api_key.get_secret_value()},
+                         retry=RetryPolicy(base_delay=0.05, max_delay=0.2), sleep=sleep)
+
+    def error_message(self, response: Any) -> str:
+        try:
+            return str(response.json()["error"])
+        except (ValueError, KeyError, TypeError):
+            return super().error_message(response)
+
+    def rows(self, path: str, **params: Any) -> Iterator[dict[str, Any]]:
+        def fetch(page: int | None) -> tuple[list[dict[str, Any]], int | None]:
+            body = self.get_json(path, params={**params, "page": page or 1})
+            return body["items"], body["next"]
+        return paginate(fetch, what=path)
+
+
+class ToyPsa:
+    kind = "psa"
+    settings_model = ToySettings
+    simulator = staticmethod(create_simulator)
+
+    def __init__(self, settings: ToySettings) -> None:
+        self.client = self.make_client(settings)
+
+    def make_client(self, settings: ToySettings) -> ToyClient:
+        return ToyClient(settings)
+
+    @hookimpl
+    def idsync_check(self) -> str:
+        me = self.client.get_json("/api/me")
+        return f"Toy PSA {me['version']} at {self.client.base_url}"
+
+    @hookimpl
+    def idsync_close(self) -> None:
+        self.client.close()
+
+    @hookimpl
+    def idsync_list_companies(self, search: str | None) -> Iterator[Company]:
+        params = {"search": search} if search else {}
+        for row in self.client.rows("/api/companies", **params):
+            yield Company(id=row["id"], name=row["name"])
+
+    @hookimpl
+    def idsync_list_agreements(self, company_id: str) -> Iterator[Agreement]:
+        for row in self.client.rows(f"/api/companies/{company_id}/agreements"):
+            yield Agreement(id=row["id"], company_id=company_id, name=row["name"],
+                            status="active" if row["active"] else "expired",
+                            start_date=row["start"], billing_cycle="monthly")
+
+    @hookimpl
+    def idsync_list_lines(self, agreement_id: str, as_of: date) -> list[AgreementLine]:
+        additions = list(self.client.rows(f"/api/agreements/{agreement_id}/additions"))
+        by_item: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        for row in additions:
+            by_item[str(row["item_id"])].append(row)
+        return [AgreementLine(
+            id=f"{agreement_id}:{item}", agreement_id=agreement_id, catalog_item_id=item,
+            quantity=sum((Decimal(r["quantity"]) for r in rows
+                          if date.fromisoformat(r["start"]) <= as_of), Decimal(0)),
+            as_of=as_of, unit_price=rows[0]["price"], unit_cost=rows[0]["cost"])
+            for item, rows in by_item.items()]
+
+    @hookimpl
+    def idsync_list_catalog(self, search: str | None,
+                            ids: list[str] | None) -> Iterator[CatalogItem]:
+        params = {"search": search} if search else {}
+        for row in self.client.rows("/api/catalog", **params):
+            if ids is None or str(row["id"]) in ids:
+                yield CatalogItem(id=row["id"], identifier=row["sku"], name=row["name"],
+                                  price=row["price"], cost=row["cost"])
+
+    def write(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self.client.json_of(self.client.request("POST", path, json=body))
+        return result
+
+    @hookimpl
+    def idsync_post_adjustment(self, adjustment: Adjustment) -> PostedAdjustment:
+        record = self.write(f"/api/agreements/{adjustment.agreement_id}/additions", {
+            "item_id": int(adjustment.catalog_item_id), "quantity": str(adjustment.delta),
+            "start": adjustment.effective_date.isoformat(),
+            "price": str(adjustment.unit_price), "cost": str(adjustment.unit_cost),
+            "note": adjustment.marker})
+        after = sum((line.quantity for line in self.idsync_list_lines(
+            adjustment.agreement_id, adjustment.effective_date)
+            if line.catalog_item_id == adjustment.catalog_item_id), Decimal(0))
+        return PostedAdjustment(record_id=record["id"], quantity_after=after)
+
+    @hookimpl
+    def idsync_find_adjustment(self, adjustment: Adjustment) -> PostedAdjustment | None:
+        for row in self.client.rows("/api/additions", note=adjustment.marker):
+            return PostedAdjustment(record_id=row["id"])
+        return None
+
+
+def simulator_named(plugin: str) -> Any:
+    """A variant's simulator factory: its settings name the variant's entry point."""
+    return staticmethod(partial(create_simulator, plugin=plugin))
+
+
+class Truncating(ToyPsa):
+    """Reads one page only: the classic "25 rows" bug."""
+
+    simulator = simulator_named("toy-truncating")
+
+    @hookimpl
+    def idsync_list_companies(self, search: str | None) -> Iterator[Company]:
+        params = {"search": search} if search else {}
+        body = self.client.get_json("/api/companies", params={**params, "page": 1})
+        return iter([Company(id=row["id"], name=row["name"]) for row in body["items"]])
+
+
+class BlindRetry(ToyPsa):
+    """Marks its write idempotent, so the client repeats it when the answer is lost."""
+
+    simulator = simulator_named("toy-blind-retry")
+
+    def write(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        response = self.client.request("POST", path, json=body, idempotent=True)
+        result: dict[str, Any] = self.client.json_of(response)
+        return result
+
+
+class NoWait(ToyPsa):
+    """Its client never sleeps: Retry-After is ignored and the request is hammered again."""
+
+    simulator = simulator_named("toy-no-wait")
+
+    def make_client(self, settings: ToySettings) -> ToyClient:
+        return ToyClient(settings, sleep=lambda seconds: None)
+
+
+class HtmlCrashClient(ToyClient):
+    def json_of(self, response: Any) -> Any:
+        return response.json()
+
+
+class HtmlCrash(ToyPsa):
+    """Parses every answer with response.json(), so a proxy's HTML page crashes it."""
+
+    simulator = simulator_named("toy-html-crash")
+
+    def make_client(self, settings: ToySettings) -> ToyClient:
+        return HtmlCrashClient(settings)
+
+
+class Truncates25(FakeProvider):
+    """Stops at the first 25 accounts."""
+
+    @hookimpl
+    def idsync_list_accounts(self, search: str | None) -> list[ProviderAccount]:
+        return list(super().idsync_list_accounts(search))[:25]
+
+
+class MakesUpIds(FakeProvider):
+    """Gives resources a new id on every read (a row number, a random UUID...)."""
+
+    @hookimpl
+    def idsync_list_resources(self, subscription_id: str) -> list[Resource]:
+        return [r.model_copy(update={"id": f"{r.id}-{uuid.uuid4().hex[:6]}"})
+                for r in super().idsync_list_resources(subscription_id)]
+
+
+class ReturnsFloats(FakeProvider):
+    """Builds resources without validation, so JSON floats stay floats."""
+
+    @hookimpl
+    def idsync_list_resources(self, subscription_id: str) -> list[Resource]:
+        return [Resource.model_construct(**{**r.model_dump(), "unit_price": 4.8})
+                for r in super().idsync_list_resources(subscription_id)]
+
+
+class PostsTwice(FakePsa):
+    """Sends every adjustment twice."""
+
+    @hookimpl
+    def idsync_post_adjustment(self, adjustment: Adjustment) -> PostedAdjustment:
+        super().idsync_post_adjustment(adjustment)
+        return super().idsync_post_adjustment(adjustment)
+
+
+class FindsAnything(FakePsa):
+    """Answers every marker search with the first posting it has."""
+
+    @hookimpl
+    def idsync_find_adjustment(self, adjustment: Adjustment) -> PostedAdjustment | None:
+        return PostedAdjustment(record_id="1")
+
+
+CONNECTORS: dict[str, type] = {
+    "toy": ToyPsa, "toy-truncating": Truncating, "toy-blind-retry": BlindRetry,
+    "toy-no-wait": NoWait, "toy-html-crash": HtmlCrash, "truncates-25": Truncates25,
+    "makes-up-ids": MakesUpIds, "returns-floats": ReturnsFloats, "posts-twice": PostsTwice,
+    "finds-anything": FindsAnything}
+
+
+def suite_config(plugin: str = "toy", **changes: Any) -> SuiteConfig:
+    """The Toy PSA's conformance configuration: ~10 lines, as a connector author writes it."""
+    settings: dict[str, Any] = {
+        "plugin": plugin,
+        "large_tenant": LargeTenant(example_seed(companies=2 * PAGE + 7),
+                                    [Listing("list_companies", 2 * PAGE + 7)]),
+        "write_request": WriteRequest("POST", r"/api/agreements/\d+/additions"),
+    }
+    return SuiteConfig(**{**settings, **changes})
+
+
+# -- 3. running the suite on broken connectors, in pytester ----------------------------------
+
+
+def publish(pytester: pytest.Pytester) -> None:
+    """Install the toy connectors for the inner run: a dist-info naming this module's classes."""
+    info = pytester.path / "idsync_toy-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: idsync-toy\nVersion: 1.0\n")
+    lines = [f"{name} = {__name__}:{cls.__name__}" for name, cls in CONNECTORS.items()]
+    (info / "entry_points.txt").write_text("[idsync]\n" + "\n".join(lines) + "\n")
+    pytester.syspathinsert()
+
+
+def run_suite(pytester: pytest.Pytester, config: str, *args: str) -> dict[str, Any]:
+    """Run the suite with ``CONFIGS[config]`` in-process; return test name → its report."""
+    publish(pytester)
+    pytester.makepyfile(test_inner=f"""
+        from {__name__} import CONFIGS
+        from idsync_core.testing import get_connector_test_class
+
+        pytest_plugins = ["idsync_core.testing.pytest_plugin"]
+
+        TestInner = get_connector_test_class(CONFIGS[{config!r}])
+        """)
+    recorder = pytester.inline_run("-p", "no:cacheprovider", *args)
+    reports = [r for r in recorder.getreports("pytest_runtest_logreport")
+               if r.when == "call" or r.outcome != "passed"]
+    return {r.nodeid.split("::")[-1]: r for r in reports}
+
+
+def failed(reports: dict[str, Any]) -> dict[str, str]:
+    return {name: r.longreprtext for name, r in reports.items() if r.outcome == "failed"}
+
+
+def recording() -> dict[str, Any]:
+    """Recorded answers of the Toy PSA for the read-only checks (as a cassette would hold)."""
+    seed = example_seed()
+
+    def get(path: str, items: list[dict[str, Any]], **query: str) -> dict[str, Any]:
+        return {"request": {"method": "GET", "path": path, "query": {"page": "1", **query}},
+                "response": {"json": {"items": items, "next": None}}}
+
+    contoso = seed["companies"][0]
+    return {
+        "settings": {"plugin": "toy", "base_url": "{base_url}", "api_key": "recorded-key-42"},
+        "require_headers": {"X-Api-Key": "recorded-key-42"},
+        "exchanges": [
+            {"request": {"method": "GET", "path": "/api/me"},
+             "response": {"json": {"name": "toy", "version": "1.0"}}},
+            get("/api/companies", seed["companies"]),
+            get("/api/companies", [contoso], search=contoso["name"][1:-1]),
+            get("/api/companies", [], search="zq-no-such-name-xk"),
+        ],
+    }
+
+
+CONFIGS: dict[str, SuiteConfig] = {
+    "good": suite_config(),
+    "truncating": suite_config("toy-truncating"),
+    "blind-retry": suite_config("toy-blind-retry"),
+    "no-wait": suite_config("toy-no-wait"),
+    "html-crash": suite_config("toy-html-crash"),
+    "undeclared": SuiteConfig(plugin="toy"),
+    "declared": SuiteConfig(plugin="toy", missing={
+        "paging": "the Toy API returns 25 rows a page, but this config tests no large tenant",
+        "lost_answer": "not configured here"}),
+    "replay": SuiteConfig(plugin="toy", simulator=ReplaySimulator, seed=recording()),
+    "truncates-25": fake_provider("truncates-25"),
+    "makes-up-ids": fake_provider("makes-up-ids"),
+    "returns-floats": fake_provider("returns-floats"),
+    "posts-twice": fake_psa("posts-twice"),
+    "finds-anything": fake_psa("finds-anything"),
+}
+
+# -- the tests ------------------------------------------------------------------------------
+
+
+def test_a_correct_http_connector_passes_the_whole_suite(pytester: pytest.Pytester) -> None:
+    reports = run_suite(pytester, "good")
+    assert failed(reports) == {}
+    outcomes = {name: r.outcome for name, r in reports.items()}
+    assert "skipped" not in outcomes.values(), outcomes
+    for check in ("test_retry_after_is_honoured", "test_server_errors_on_reads_are_retried",
+                  "test_html_page_instead_of_json_is_an_api_error",
+                  "test_html_error_page_is_retried_like_any_5xx",
+                  "test_bad_settings_are_a_configuration_error",
+                  "test_lost_answer_to_a_write_is_not_repeated[502]",
+                  "test_lost_answer_to_a_write_is_not_repeated[reset]",
+                  "test_listings_are_complete_across_pages",
+                  "test_find_adjustment_finds_only_what_was_posted"):
+        assert outcomes[check] == "passed", check
+
+
+def test_a_listing_stopping_after_one_page_fails_the_paging_check(
+        pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "truncating", "-k", "pages or stable or companies"))
+    assert set(failures) == {"test_listings_are_complete_across_pages"}
+    assert "returned 25 rows, the large tenant has 57" in failures[
+        "test_listings_are_complete_across_pages"]
+    assert "common page size" in failures["test_listings_are_complete_across_pages"]
+
+
+def test_a_write_retried_after_a_lost_answer_fails(pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "blind-retry", "-k", "lost_answer or post"))
+    assert set(failures) == {"test_lost_answer_to_a_write_is_not_repeated[502]",
+                             "test_lost_answer_to_a_write_is_not_repeated[reset]"}
+    for message in failures.values():
+        assert "must raise OutcomeUnknownError" in message
+
+
+def test_ignoring_retry_after_fails(pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "no-wait", "-k", "retry_after or server_errors"))
+    assert set(failures) == {"test_retry_after_is_honoured"}
+    assert "after a 429 asking for Retry-After: 1" in failures["test_retry_after_is_honoured"]
+
+
+def test_parsing_html_as_json_fails(pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "html-crash", "-k", "html"))
+    assert set(failures) == {"test_html_page_instead_of_json_is_an_api_error"}
+    assert "crashed the connector with JSONDecodeError" in failures[
+        "test_html_page_instead_of_json_is_an_api_error"]
+
+
+def test_checks_without_their_configuration_fail_with_instructions(
+        pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "undeclared", "-k", "pages or lost_answer"))
+    assert set(failures) == {"test_listings_are_complete_across_pages",
+                             "test_lost_answer_to_a_write_is_not_repeated[502]",
+                             "test_lost_answer_to_a_write_is_not_repeated[reset]"}
+    assert "large_tenant is not given" in failures["test_listings_are_complete_across_pages"]
+    assert "write_request is not given" in failures[
+        "test_lost_answer_to_a_write_is_not_repeated[502]"]
+
+
+def test_declared_missing_capabilities_are_skipped_with_their_reason(
+        pytester: pytest.Pytester) -> None:
+    reports = run_suite(pytester, "declared", "-k", "pages or lost_answer")
+    assert {name: r.outcome for name, r in reports.items()} == {
+        "test_listings_are_complete_across_pages": "skipped",
+        "test_lost_answer_to_a_write_is_not_repeated[502]": "skipped",
+        "test_lost_answer_to_a_write_is_not_repeated[reset]": "skipped"}
+    reason = reports["test_listings_are_complete_across_pages"].longrepr[2]
+    assert reason == ("Skipped: toy declares 'paging' missing: the Toy API returns 25 rows a "
+                      "page, but this config tests no large tenant")
+
+
+def test_read_checks_pass_against_recorded_responses(pytester: pytest.Pytester) -> None:
+    reports = run_suite(pytester, "replay", "-k", "check_reports or bad_settings or search_finds "
+                        "or companies_are or retry_after or server_errors or html")
+    assert failed(reports) == {}
+    assert len(reports) == 8, sorted(reports)
+
+
+def test_a_replay_names_a_request_it_has_no_recording_for() -> None:
+    simulator = ReplaySimulator(recording())
+    key = {"X-Api-Key": "recorded-key-42"}
+    with ServerThread(simulator.app) as server:
+        answer = httpx.get(f"{server.url}/api/companies", params={"page": "7"}, headers=key)
+        refused = httpx.get(f"{server.url}/api/me")
+    assert answer.status_code == 501
+    assert answer.json() == {"message": "no recorded response for GET /api/companies?page=7"}
+    assert refused.status_code == 401
+    assert simulator.connection_settings("http://127.0.0.1:5/")["base_url"] == (
+        "http://127.0.0.1:5")
+
+
+def test_a_replay_answers_one_request_in_recorded_order_then_repeats_the_last() -> None:
+    simulator = ReplaySimulator({"settings": {}, "exchanges": [
+        {"request": {"method": "GET", "path": "/n"}, "response": {"json": n}} for n in (1, 2)]})
+    with ServerThread(simulator.app) as server:
+        got = [httpx.get(f"{server.url}/n", params={"any": "query"}).json() for _ in range(3)]
+    assert got == [1, 2, 2]
+    assert simulator.controls.log.count("GET", "/n") == 3
+
+
+def test_the_suite_refuses_unknown_capability_names() -> None:
+    with pytest.raises(ValueError, match=r"unknown capabilities \['pagin'\]"):
+        SuiteConfig(plugin="toy", missing={"pagin": "typo"})
+    with pytest.raises(ValueError, match="needs a reason"):
+        SuiteConfig(plugin="toy", missing={"paging": " "})
+
+
+def test_a_provider_truncating_at_25_rows_fails_the_paging_check(
+        pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "truncates-25"))
+    assert set(failures) == {"test_listings_are_complete_across_pages"}
+    assert ("list_accounts() returned 25 rows, the large tenant has 600 — exactly a common page "
+            "size") in failures["test_listings_are_complete_across_pages"]
+
+
+def test_ids_that_change_between_reads_fail(pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "makes-up-ids"))
+    assert set(failures) == {"test_ids_are_stable_between_reads"}
+    assert "two reads gave different ids: [('resources', 'S-1', 'S-1:" in failures[
+        "test_ids_are_stable_between_reads"]
+
+
+def test_a_float_in_a_model_fails(pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "returns-floats", "-k", "resources"))
+    assert set(failures) == {"test_resources_belong_to_their_subscription"}
+    assert ("Resource.unit_price is 4.8 (float); a valid model holds Decimal('4.8') (Decimal)"
+            in failures["test_resources_belong_to_their_subscription"])
+
+
+def test_a_connector_posting_twice_fails_the_posting_checks(pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "posts-twice", "-k", "post or find or decrease"))
+    assert set(failures) == {"test_post_then_reread_shows_the_target",
+                             "test_decrease_then_reread_shows_the_target",
+                             "test_engine_recovery_after_a_post",
+                             "test_find_adjustment_finds_only_what_was_posted"}
+    assert "post_adjustment says the quantity is now 6, the target is 3" in failures[
+        "test_post_then_reread_shows_the_target"]
+    assert "find_adjustment found record 1, the post made 2" in failures[
+        "test_find_adjustment_finds_only_what_was_posted"]
+
+
+def test_a_marker_search_finding_anything_fails(pytester: pytest.Pytester) -> None:
+    failures = failed(run_suite(pytester, "finds-anything", "-k", "post or find"))
+    assert set(failures) == {"test_find_adjustment_finds_only_what_was_posted",
+                             "test_engine_recovery_after_a_post"}
+    assert ("for a posting that never landed the engine decides 'posted', not 'failed'"
+            in failures["test_engine_recovery_after_a_post"])
