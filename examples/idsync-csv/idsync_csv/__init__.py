@@ -1,0 +1,1 @@
+"""IDSync provider connector for seat counts exported as CSV (see README.md)."""
