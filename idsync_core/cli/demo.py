@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import typer
 
-from idsync_core.cli.output import err, out, print_json
+from idsync_core.cli.output import err, money, out, print_json
 from idsync_core.engine import linking
 from idsync_core.engine.dates import next_period_start
 from idsync_core.engine.pricing import PriceSourceKind
@@ -77,7 +77,7 @@ def outcome_text(outcome: LinkOutcome, psa_label: str) -> str:
         a = change.adjustment
         kind = "addition" if a.delta > 0 else "reduction"
         lines.append(f"  → {kind} of {abs(a.delta)} units {posting.status}, effective "
-                     f"{a.effective_date} at {a.unit_price} (cost {a.unit_cost})")
+                     f"{a.effective_date} at {money(a.unit_price)} (cost {money(a.unit_cost)})")
     return "\n".join(lines)
 
 
@@ -162,7 +162,8 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
         raise NotFoundError(f"the {label} catalog has no {SKU}")
     story.step("3. Pick the resource and its product",
                f"{resource.name} (SKU {resource.sku}, {resource.quantity} seats) bills as "
-               f"{label} product {item.name} [{item.id}] at {item.price} (cost {item.cost})",
+               f"{label} product {item.name} [{item.id}] at {money(item.price)} "
+               f"(cost {money(item.cost)})",
                resource_id=resource.id, catalog_item_id=item.id)
     story.step("4. Choose the price source", "catalog: the price and cost set in the "
                f"{label} product catalog", price_source="catalog")

@@ -54,6 +54,16 @@ def cell(value: Any) -> str:
     return str(value)
 
 
+def money(value: Decimal | None) -> str:
+    """A price for people: at least two decimals (4.8 → 4.80), never rounded away."""
+    if value is None:
+        return "—"
+    exponent = value.as_tuple().exponent
+    shown = value.quantize(Decimal("0.01")) if isinstance(exponent, int) and exponent > -2 \
+        else value
+    return format(shown, "f")
+
+
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, as_json: bool,
           title: str | None = None, empty: str = "nothing to show") -> None:
     """One listing, as a table or (``as_json``) a JSON array of the row objects."""

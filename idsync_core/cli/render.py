@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from idsync_core.cli.output import cell, err, out, print_json
+from idsync_core.cli.output import cell, err, money, out, print_json
 from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import PartialFailure
 
@@ -76,7 +76,7 @@ def render_reconcile(result: LinkOutcome, *, as_json: bool) -> None:
                 status = _status_of(result, a.idempotency_key)
                 out.print(f"  → {verb} of {abs(a.delta)} units ({change.from_quantity} → "
                           f"{a.target_quantity}) effective {a.effective_date}, unit price "
-                          f"{cell(a.unit_price)}, cost {cell(a.unit_cost)} "
+                          f"{money(a.unit_price)}, cost {money(a.unit_cost)} "
                           f"[{plan.pricing.source if plan.pricing else '?'}]: {status}")
         for posting in failed:
             err.print(f"[red]failed:[/red] {posting.error}")
