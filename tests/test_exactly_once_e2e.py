@@ -144,3 +144,44 @@ def test_fault_storms_and_an_expiring_token_are_survived(psa: str, tmp_path: Pat
         quiet = subprocess.run(tenant.command("sync", "--yes", "--json"), env=tenant.env(),
                                capture_output=True, text=True, timeout=120, check=False)
         assert quiet.returncode == 0 and '"posted": 0' in quiet.stdout
+
+
+WRITES = ("POST", "PATCH", "PUT", "DELETE")
+
+
+@pytest.mark.parametrize("psa", PSAS)
+def test_a_second_sync_writes_nothing_per_the_request_log(psa: str, tmp_path: Path) -> None:
+    with simulated_tenant(psa, tmp_path) as tenant:
+        every_link = tenant.link_everything()
+        keys = resource_keys(tenant)
+        for link in every_link:
+            if keys[link.id] is not None:
+                tenant.set_provider_quantity(*keys[link.id] or ("", ""), 41)
+        first = subprocess.run(tenant.command("sync", "--yes"), env=tenant.env(),
+                               capture_output=True, text=True, timeout=120, check=False)
+        assert first.returncode == 0, first.stderr
+        log = tenant.psa_sim.controls.log
+        assert sum(log.count(method=m) for m in WRITES) > 0
+        log.clear()
+        second = subprocess.run(tenant.command("sync", "--yes"), env=tenant.env(),
+                                capture_output=True, text=True, timeout=120, check=False)
+        assert second.returncode == 0, second.stderr
+        writes = [e for e in log.entries() if e.method in WRITES
+                  and not (psa == "autotask" and e.path.endswith("/query"))]  # queries are POSTs
+        assert writes == []
+        assert log.count() > 0  # it did read both sides again
+
+
+def test_sync_every_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    with simulated_tenant("connectwise", tmp_path) as tenant:
+        tenant.link_everything()
+        proc = subprocess.Popen(tenant.command("sync", "--every", "1h"), env=tenant.env(),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 60
+        while tenant.psa_sim.controls.log.count() == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        time.sleep(1.0)  # inside the first run or already waiting for the next one
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=30)
+        assert proc.returncode == 0, err
+        assert "unchanged" in out
