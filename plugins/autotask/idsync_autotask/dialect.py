@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from idsync_core.errors import ApiError, RejectedError
+from idsync_core.errors import IdsyncError, RejectedError
 from idsync_core.http import ApiClient, RetryPolicy
 
 AUTOTASK_RETRY = RetryPolicy(max_attempts=6, base_delay=1.0, max_delay=60.0,
@@ -99,7 +99,7 @@ class AutotaskHttp(ApiClient):
             return str(data["Message"])
         return super().error_message(response)
 
-    def classify(self, response: httpx.Response) -> type[ApiError] | None:
+    def classify(self, response: httpx.Response) -> type[IdsyncError] | None:
         """A 500 with ``errors[]`` is Autotask refusing the request (validation, permissions),
         except its "unexpected error … Error ID" answer, which says nothing about whether a
         write happened: that one stays transient (retried when safe, outcome unknown for a
