@@ -470,8 +470,10 @@ def publish(pytester: pytest.Pytester) -> None:
     pytester.syspathinsert()
 
 
-def run_suite(pytester: pytest.Pytester, config: str, *args: str) -> dict[str, Any]:
-    """Run the suite with ``CONFIGS[config]`` in-process; return test name → its report."""
+def run_suite(pytester: pytest.Pytester, config: str, *args: str,
+              extra: str = "") -> dict[str, Any]:
+    """Run the suite with ``CONFIGS[config]`` in-process; return test name → its report.
+    ``extra`` is appended to the inner test module."""
     publish(pytester)
     pytester.makepyfile(test_inner=f"""
         from {__name__} import CONFIGS
@@ -480,7 +482,7 @@ def run_suite(pytester: pytest.Pytester, config: str, *args: str) -> dict[str, A
         pytest_plugins = ["idsync_core.testing.pytest_plugin"]
 
         TestInner = get_connector_test_class(CONFIGS[{config!r}])
-        """)
+        """ + extra)
     recorder = pytester.inline_run("-p", "no:cacheprovider", *args)
     reports = [r for r in recorder.getreports("pytest_runtest_logreport")
                if r.when == "call" or r.outcome != "passed"]
@@ -524,6 +526,7 @@ CONFIGS: dict[str, SuiteConfig] = {
         "paging": "the Toy API returns 25 rows a page, but this config tests no large tenant",
         "lost_answer": "not configured here"}),
     "replay": SuiteConfig(plugin="toy", simulator=ReplaySimulator, seed=recording()),
+    "fake": fake_provider(),
     "truncates-25": fake_provider("truncates-25"),
     "makes-up-ids": fake_provider("makes-up-ids"),
     "returns-floats": fake_provider("returns-floats"),
@@ -630,6 +633,25 @@ def test_a_replay_answers_one_request_in_recorded_order_then_repeats_the_last() 
         got = [httpx.get(f"{server.url}/n", params={"any": "query"}).json() for _ in range(3)]
     assert got == [1, 2, 2]
     assert simulator.controls.log.count("GET", "/n") == 3
+
+
+def test_the_marker_selects_suite_checks_and_subclasses_add_their_own(
+        pytester: pytest.Pytester) -> None:
+    extra = """
+
+        def test_check_outside_the_suite():
+            pass
+
+
+        class TestMore(get_connector_test_class(CONFIGS["fake"])):
+            def test_an_extra_check(self, idsync_conformance):
+                assert idsync_conformance.provider().check().startswith("fake provider")
+        """
+    reports = run_suite(pytester, "fake", "-m", "idsync_conformance", "-k", "check",
+                        extra=extra)
+    assert {name: r.outcome for name, r in reports.items()} == {
+        "test_check_reports_one_line_without_secrets": "passed",
+        "test_an_extra_check": "passed"}
 
 
 def test_the_suite_refuses_unknown_capability_names() -> None:

@@ -25,6 +25,8 @@ CAPABILITIES: dict[str, str] = {
     "search": "the `search` parameter of the listings filters by name",
     "not_found": "an unknown id raises NotFoundError",
     "decrease": "a negative delta can be posted (PSA)",
+    "find_adjustment": "idsync_find_adjustment finds a posting by its marker (PSA; skipped "
+                       "anyway when the optional hook is not implemented)",
     "retry_after": "a 429 answer's Retry-After is waited for, then the read succeeds (HTTP)",
     "retries": "a 5xx answer to a read is retried (HTTP)",
     "html_errors": "an HTML page instead of JSON is a clear ApiError (HTTP)",

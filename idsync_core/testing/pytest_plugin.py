@@ -34,6 +34,7 @@ def pytest_configure(config: pytest.Config) -> None:
         "markers", f"{MARKER}: a check of the IDSync connector conformance suite")
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         cls = getattr(item, "cls", None)
