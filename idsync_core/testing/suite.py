@@ -212,10 +212,8 @@ class ConnectorSuite:
         call = getattr(connection, listing.method)
         if h.http:
             connection.check()  # tokens and discovery first, so only the listing is counted
-            rows: list[Any] = []
-            sent = world.requests_during(lambda: rows.extend(call(**listing.args)))
-        else:
-            rows = list(call(**listing.args))
+        rows: list[Any] = []
+        sent = world.requests_during(lambda: rows.extend(call(**listing.args)))
         found = [str(getattr(row, "id", "")) for row in valid_rows(
             rows, LISTING_MODELS[listing.method], listing.describe())]
         if len(found) != listing.expected:
@@ -254,7 +252,7 @@ class ConnectorSuite:
 
     # -- HTTP faults -----------------------------------------------------------------------------
 
-    def _aim_at_first_listing(self, h: Harness) -> tuple[list[str], Any]:
+    def _aim_at_first_listing(self, h: Harness) -> tuple[list[str], LoggedRequest]:
         """Read once to learn which request fetches the top-level rows and what they are."""
         rows: list[Any] = []
         connection = h.connect()
