@@ -221,14 +221,6 @@ class Autotask:
         return PostedAdjustment(record_id=str(record_id) if record_id else None,
                                 quantity_after=after)
 
-    @hookimpl
-    def idsync_find_adjustment(self, adjustment: Adjustment) -> PostedAdjustment | None:
-        """Always None: Autotask's ContractServiceAdjustments can only be created, never
-        queried, and carry no free-text field for a marker. The engine decides from the units
-        re-read as of the effective date, which :meth:`idsync_post_adjustment` also checks
-        before posting, so a crash after a POST never leads to a second adjustment."""
-        return None
-
     # -- helpers --------------------------------------------------------------------------
 
     def period_labels(self) -> dict[str, str]:
