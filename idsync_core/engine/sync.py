@@ -10,6 +10,7 @@ postings are journaled — and starts no new one.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -108,6 +109,10 @@ def run_links(runtime: Runtime, links: Iterable[ResourceLink],
     """Run ``work`` over the links concurrently; return the outcomes and whether it stopped."""
     reader = reader or Reader(runtime)
     stop = stop or threading.Event()
+    links = list(links)
+    if links:  # one catalog lookup for the run, not one per product
+        with contextlib.suppress(IdsyncError):  # if it fails, each link reports it
+            reader.catalog_items(sorted({link.catalog_item_id for link in links}))
 
     def one(link: ResourceLink) -> LinkOutcome | None:
         if stop.is_set():
