@@ -127,7 +127,8 @@ class AutotaskClient(AutotaskHttp):
         timeout: float = 60.0,
     ) -> None:
         self.settings = settings
-        self.guard = ThresholdGuard(settings.threshold_stop_percent, clock=clock, sleep=sleep)
+        self.guard = ThresholdGuard(settings.threshold_stop_percent, clock=clock, sleep=sleep,
+                                    time_scale=settings.time_scale)
         self._zone: Zone | None = None
         self._zone_lock = threading.Lock()
         self._second_try = threading.local()

@@ -20,17 +20,19 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
 from idsync_autotask import mapping
+from idsync_autotask.cache import CompanyIndex, OnceLru
 from idsync_autotask.client import AutotaskClient
 from idsync_autotask.mapping import RECURRING_SERVICE_CONTRACT, api_date, json_number, whole_units
 from idsync_autotask.query import any_of, cond, eq, in_batches
 from idsync_autotask.settings import AutotaskSettings
 from idsync_autotask.simulator import create_simulator
-from idsync_autotask.units import units_as_of
+from idsync_autotask.units import UnitsRow, contract_units, units_on
 from idsync_core.errors import ApiError, NotFoundError, OutcomeUnknownError, RejectedError
 from idsync_core.hookspecs import hookimpl
 from idsync_core.models import (
@@ -66,6 +68,15 @@ def _within_term(contract: dict[str, Any], day: date) -> bool:
     return (start is None or start <= day) and (end is None or day <= end)
 
 
+@dataclass
+class ContractState:
+    """What a contract's lines are computed from: its services (by catalog service id, each
+    list in id order) and every ContractServiceUnits row of the contract."""
+
+    services: dict[int, list[dict[str, Any]]]
+    units: list[UnitsRow]
+
+
 class Autotask:
     """One Autotask tenant, as IDSync's PSA."""
 
@@ -78,6 +89,14 @@ class Autotask:
         self.client = AutotaskClient(settings)
         self._period_labels: dict[str, str] | None = None
         self._labels_lock = threading.Lock()
+        self._contracts: dict[int, dict[str, Any]] = {}
+        """Contract rows read this run (listings and lookups), by id."""
+        self._services_read: dict[int, dict[str, Any]] = {}
+        """Catalog Services read this run, by id."""
+        self._rows_lock = threading.Lock()
+        self._services_of: OnceLru[int, dict[int, list[dict[str, Any]]]] = OnceLru()
+        self._units_of_contract: OnceLru[int, list[UnitsRow]] = OnceLru()
+        self._by_company: CompanyIndex[dict[str, Any]] = CompanyIndex(self._every_contract)
 
     # -- common ---------------------------------------------------------------------------
 
@@ -108,26 +127,57 @@ class Autotask:
 
     @hookimpl
     def idsync_list_agreements(self, company_id: str) -> Iterable[Agreement]:
+        """The company's recurring service contracts. From the second company asked for on,
+        every such contract is listed once (500 a page) and the companies are answered from
+        that listing (see cache.py)."""
         cid = _autotask_id(company_id, "company")
-        rows = list(self.client.query(
-            "Contracts", [eq("companyID", cid), eq("contractType", RECURRING_SERVICE_CONTRACT)],
-            fields=CONTRACT_FIELDS))
+        rows = self._by_company.lookup(str(cid))
+        if rows is None:
+            rows = list(self.client.query(
+                "Contracts", [eq("companyID", cid),
+                              eq("contractType", RECURRING_SERVICE_CONTRACT)],
+                fields=CONTRACT_FIELDS))
+            self._remember_contracts(rows)
         if not rows and self.client.count("Companies", [eq("id", cid)]) == 0:
             raise NotFoundError(f"Autotask has no company with id {cid}")
         labels = self.period_labels() if rows else {}
         return [mapping.agreement(row, labels) for row in rows]
 
+    def _every_contract(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        for row in self.client.query("Contracts",
+                                     [eq("contractType", RECURRING_SERVICE_CONTRACT)],
+                                     fields=CONTRACT_FIELDS):
+            self._remember_contracts([row])
+            yield str(row.get("companyID")), row
+
+    def _remember_contracts(self, rows: Iterable[dict[str, Any]]) -> None:
+        with self._rows_lock:
+            for row in rows:
+                if isinstance(row.get("id"), int):
+                    self._contracts[row["id"]] = row
+
+    def _contract(self, cid: int) -> dict[str, Any]:
+        """The contract's row as read this run, else ``GET Contracts/{id}`` (NotFoundError)."""
+        with self._rows_lock:
+            row = self._contracts.get(cid)
+        if row is None:
+            row = self.client.get_item("Contracts", cid)
+            self._remember_contracts([row])
+        return row
+
     @hookimpl
     def idsync_list_lines(self, agreement_id: str, as_of: date) -> Iterable[AgreementLine]:
+        """Lines as of a date from the contract's services and units rows: read once per run
+        for every date asked, and again only after IDSync itself wrote to the contract."""
         cid = _autotask_id(agreement_id, "contract")
-        contract = self.client.get_item("Contracts", cid)  # NotFoundError when unknown
-        by_service = self._contract_services(cid)
-        if not by_service:
+        contract = self._contract(cid)  # NotFoundError when unknown
+        state = self._state(cid)
+        if not state.services:
             return []
-        quantities = self._quantities(contract, by_service, as_of)
-        names = {row["id"]: row for row in self._services(list(by_service))}
+        quantities = self._quantities(contract, state, as_of)
+        names = {row["id"]: row for row in self._services(list(state.services))}
         lines = []
-        for service_id, services in sorted(by_service.items()):
+        for service_id, services in sorted(state.services.items()):
             first = services[0]
             catalog = names.get(service_id, {})
             lines.append(AgreementLine(
@@ -141,6 +191,15 @@ class Autotask:
                 unit_cost=mapping.money(first.get("unitCost")),
             ))
         return lines
+
+    def _state(self, cid: int) -> ContractState:
+        """The contract's services and units rows, each read once per run (the units again
+        after IDSync posts to the contract)."""
+        services = self._services_of.get(cid, lambda: self._contract_services(cid))
+        if not services:
+            return ContractState(services, [])
+        return ContractState(services, self._units_of_contract.get(
+            cid, lambda: contract_units(self.client, cid)))
 
     @hookimpl
     def idsync_list_catalog(self, search: str | None,
@@ -180,17 +239,23 @@ class Autotask:
         change = whole_units(adjustment.delta)
         target = whole_units(adjustment.target_quantity)
         when = adjustment.effective_date
-        contract = self.client.get_item("Contracts", cid)
+        contract = self._contract(cid)
         self._check_postable(contract, cid, when, target)
 
-        services = self._contract_services(cid).get(sid, [])
+        self._units_of_contract.forget(cid)  # no plan reads units from before this posting
+        by_service = self._services_of.get(cid, lambda: self._contract_services(cid))
+        services = by_service.get(sid, [])
         if not services:
             if target == 0:
                 return PostedAdjustment(quantity_after=Decimal(0))
-            services = [self._add_service(cid, sid, adjustment)]
+            by_service = self._add_service(cid, sid, adjustment)
+            self._services_of.put(cid, by_service)
+            services = by_service[sid]
         service_ids = [int(s["id"]) for s in services]
 
-        before = self._units_of(contract, service_ids, when)
+        rows = contract_units(self.client, cid)  # read now, whatever the plan read
+        before = self._units_of(contract, rows, service_ids, when)
+        self._units_of_contract.put(cid, rows)
         if before == target:
             log.info("contract %s service %s already has %s units as of %s; not posting",
                      cid, sid, before, when)
@@ -212,9 +277,12 @@ class Autotask:
             body["adjustedUnitPrice"] = json_number(adjustment.unit_price)
         if adjustment.unit_cost is not None:
             body["adjustedUnitCost"] = json_number(adjustment.unit_cost)
+        self._units_of_contract.forget(cid)
         record_id = self.client.create("ContractServiceAdjustments", body)
 
-        after = self._units_of(contract, service_ids, when)
+        rows = contract_units(self.client, cid)
+        self._units_of_contract.put(cid, rows)
+        after = self._units_of(contract, rows, service_ids, when)
         if after != target:
             log.warning("contract %s service %s reads %s units as of %s after posting %+d; "
                         "expected %s", cid, sid, after, when, change, target)
@@ -250,28 +318,43 @@ class Autotask:
                 grouped[row["serviceID"]].append(row)
         return dict(grouped)
 
-    def _quantities(self, contract: dict[str, Any], by_service: dict[int, list[dict[str, Any]]],
+    def _quantities(self, contract: dict[str, Any], state: ContractState,
                     as_of: date) -> dict[int, Decimal]:
-        """Units as of ``as_of`` per catalog service: one query batch for the whole contract.
-        A service on the contract more than once counts the units of all its lines."""
-        rows = units_as_of(self.client, contract["id"],
-                           [s["id"] for services in by_service.values() for s in services], as_of,
-                           carry_forward=_within_term(contract, as_of))
+        """Units as of ``as_of`` per catalog service, from the contract's units rows. A service
+        on the contract more than once counts the units of all its lines."""
+        rows = units_on(state.units, [s["id"] for services in state.services.values()
+                                      for s in services], as_of,
+                        carry_forward=_within_term(contract, as_of))
         return {service_id: sum((rows[s["id"]].units for s in services if s["id"] in rows),
                                 Decimal(0))
-                for service_id, services in by_service.items()}
+                for service_id, services in state.services.items()}
 
-    def _units_of(self, contract: dict[str, Any], contract_service_ids: list[int],
-                  when: date) -> Decimal:
-        rows = units_as_of(self.client, contract["id"], contract_service_ids, when,
-                           carry_forward=_within_term(contract, when))
-        return sum((row.units for row in rows.values()), Decimal(0))
+    @staticmethod
+    def _units_of(contract: dict[str, Any], rows: list[UnitsRow],
+                  contract_service_ids: list[int], when: date) -> Decimal:
+        found = units_on(rows, contract_service_ids, when,
+                         carry_forward=_within_term(contract, when))
+        return sum((row.units for row in found.values()), Decimal(0))
 
     def _services(self, service_ids: list[int], base: list[dict[str, Any]] | None = None,
                   ) -> Iterator[dict[str, Any]]:
-        """Catalog services by id, in batches of ``id in [...]``."""
-        for filters in in_batches("id", sorted(set(service_ids)), base=base or []):
-            yield from self.client.query("Services", filters, fields=SERVICE_FIELDS)
+        """Catalog services by id, in batches of ``id in [...]``; without ``base`` filters,
+        those already read this run are not asked for again."""
+        wanted = sorted(set(service_ids))
+        if base:
+            for filters in in_batches("id", wanted, base=base):
+                yield from self.client.query("Services", filters, fields=SERVICE_FIELDS)
+            return
+        with self._rows_lock:
+            known = [self._services_read[i] for i in wanted if i in self._services_read]
+            missing = [i for i in wanted if i not in self._services_read]
+        yield from known
+        for filters in in_batches("id", missing):
+            for row in self.client.query("Services", filters, fields=SERVICE_FIELDS):
+                if isinstance(row.get("id"), int):
+                    with self._rows_lock:
+                        self._services_read[row["id"]] = row
+                yield row
 
     @staticmethod
     def _check_postable(contract: dict[str, Any], cid: int, when: date, target: int) -> None:
@@ -286,8 +369,10 @@ class Autotask:
         if target < 0:
             raise RejectedError(f"cannot bring contract {cid} to {target} units")
 
-    def _add_service(self, cid: int, sid: int, adjustment: Adjustment) -> dict[str, Any]:
-        """Put catalog service ``sid`` on the contract (0 units until the adjustment)."""
+    def _add_service(self, cid: int, sid: int,
+                     adjustment: Adjustment) -> dict[int, list[dict[str, Any]]]:
+        """Put catalog service ``sid`` on the contract (0 units until the adjustment); return
+        the contract's services as read afterwards."""
         catalog = self.client.get_item("Services", sid)
         price = adjustment.unit_price if adjustment.unit_price is not None else (
             mapping.money(catalog.get("unitPrice")))
@@ -302,8 +387,8 @@ class Autotask:
             self.client.create(f"Contracts/{cid}/Services", body)
         except OutcomeUnknownError:
             log.info("adding service %s to contract %s: outcome unknown, re-reading", sid, cid)
-        services = self._contract_services(cid).get(sid)
-        if not services:
+        by_service = self._contract_services(cid)
+        if not by_service.get(sid):
             raise ApiError(f"service {sid} could not be added to Autotask contract {cid}",
                            hint="run the sync again")
-        return services[0]
+        return by_service

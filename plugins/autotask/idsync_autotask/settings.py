@@ -45,6 +45,11 @@ class AutotaskSettings(ConnectorSettings):
     threshold_stop_percent: int = Field(
         default=90, ge=50, le=99,
         description="stop before the tenant's hourly request threshold reaches this percentage")
+    time_scale: float = Field(
+        default=1.0, ge=1, le=60,
+        description="divides Autotask's time constants (the 60-minute threshold window, the "
+        "0.5/1 s usage tiers): 1 for Autotask; only a simulator whose clock is scaled by the "
+        "same factor (the benchmarks) wants more")
 
     @field_validator("zone_url", "zone_lookup_url")
     @classmethod

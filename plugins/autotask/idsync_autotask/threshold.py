@@ -58,9 +58,12 @@ class ThresholdGuard(RateBudget):
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        time_scale: float = 1.0,
     ) -> None:
-        super().__init__(HOURLY_THRESHOLD, 3600.0, clock=clock, sleep=sleep)
+        super().__init__(HOURLY_THRESHOLD, 3600.0 / time_scale, clock=clock, sleep=sleep)
         self.stop_percent = stop_percent
+        self.time_scale = time_scale
+        """Divides every time constant (a simulator with a scaled clock; 1 for Autotask)."""
         self.read: Callable[[], ThresholdReading] | None = None
         """Set by the client: fetches ``ThresholdInformation`` (through this same guard)."""
         self.reading: ThresholdReading | None = None
@@ -94,8 +97,8 @@ class ThresholdGuard(RateBudget):
             return
         for percent, delay in self.SLOW_DOWN:
             if estimate.percent >= percent:
-                self.waited += delay
-                self._sleep(delay)
+                self.waited += delay / self.time_scale
+                self._sleep(delay / self.time_scale)
                 break
 
     def estimate(self) -> ThresholdReading | None:
@@ -135,4 +138,5 @@ class ThresholdGuard(RateBudget):
                 return True
             busy = self.reading.percent + 100.0 * self._sent_since / max(1, self.reading.limit)
             count, seconds = self.REFRESH_EVERY[busy >= 50.0]
-            return self._sent_since >= count or self._clock() - self._read_at >= seconds
+            return (self._sent_since >= count
+                    or self._clock() - self._read_at >= seconds / self.time_scale)

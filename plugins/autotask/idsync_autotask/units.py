@@ -87,3 +87,41 @@ def _rows(client: AutotaskClient, contract_id: int, services: list[int], as_of: 
             if _newer(row, found.get(service)):
                 found[service] = row
     return found
+
+
+def contract_units(client: AutotaskClient, contract_id: int) -> list[UnitsRow]:
+    """Every ContractServiceUnits row of the contract, in one query (all pages): what
+    :func:`units_on` answers any date from. A contract holds one row per service per billing
+    period, so a year of monthly billing for five services is 60 rows, one page."""
+    rows = []
+    for raw in client.query("ContractServiceUnits", [eq("contractID", contract_id)],
+                            fields=UNIT_FIELDS):
+        start, end = parse_date(raw.get("startDate")), parse_date(raw.get("endDate"))
+        units = money(raw.get("units"))
+        service = raw.get("contractServiceID")
+        if start is None or end is None or units is None or not isinstance(service, int):
+            raise ApiError(f"Autotask ContractServiceUnits row {raw.get('id')} lacks its "
+                           "contractServiceID, dates or units")
+        rows.append(UnitsRow(int(raw["id"]), service, start, end, units,
+                             money(raw.get("price")), money(raw.get("cost"))))
+    return rows
+
+
+def units_on(rows: Iterable[UnitsRow], contract_service_ids: Iterable[int], as_of: date, *,
+             carry_forward: bool) -> dict[int, UnitsRow]:
+    """:func:`units_as_of` computed from rows already read: per contract service, the newest
+    row covering ``as_of``; with ``carry_forward``, else the newest row ending before it."""
+    wanted = set(contract_service_ids)
+    covering: dict[int, UnitsRow] = {}
+    earlier: dict[int, UnitsRow] = {}
+    for row in rows:
+        service = row.contract_service_id
+        if service not in wanted or row.start > as_of:
+            continue
+        chosen = covering if row.end >= as_of else earlier
+        if _newer(row, chosen.get(service)):
+            chosen[service] = row
+    if carry_forward:
+        for service, row in earlier.items():
+            covering.setdefault(service, row)
+    return covering

@@ -183,9 +183,11 @@ def test_lines_carry_units_as_of_the_date(psa: PsaConnection, logged: Logged) ->
     assert quantities(psa, "303", date(2025, 6, 30)) == {"201": Decimal(0), "203": Decimal(0)}
     line = before[1]
     assert (line.id, line.unit_price, line.unit_cost) == ("402", Decimal("7.2"), Decimal(6))
-    unit_queries = logged("POST", "ContractServiceUnits/query", expect=3)
-    assert len(unit_queries) == 3  # one batch per read, not one request per service
-    assert any(c.get("op") == "in" for c in json.loads(unit_queries[0].body)["filter"])
+    # one read of the contract's units rows answers every date, and no request per service
+    unit_queries = logged("POST", "ContractServiceUnits/query", expect=2)
+    assert len(unit_queries) == 1
+    assert {"op": "eq", "field": "contractID", "value": 303} in json.loads(
+        unit_queries[0].body)["filter"]
     with pytest.raises(NotFoundError):
         list(psa.list_lines("9999", TODAY))
 
@@ -349,3 +351,35 @@ def test_faults_on_reads_are_retried(psa: PsaConnection, sim: AutotaskSimulator,
     assert len(list(psa.list_companies())) == 6
     assert len(logged("POST", "Companies/query", 503, expect=1)) == 1
     assert len(logged("POST", "Companies/query", 200, expect=1)) == 1
+
+
+# -- reading each thing once per run ----------------------------------------------------------
+
+def test_contracts_of_many_companies_come_from_one_listing(psa: PsaConnection,
+                                                           logged: Logged) -> None:
+    found = {c: [a.id for a in psa.list_agreements(c)] for c in ("101", "103", "104", "105")}
+    assert found["101"] == ["301"] and len(found["105"]) == 2
+    # the first company alone, then every recurring contract in one page for the others
+    assert len(logged("POST", "Contracts/query", expect=2)) == 2
+    assert list(psa.list_agreements("106")) == []
+    with pytest.raises(NotFoundError):
+        list(psa.list_agreements("999"))
+
+
+def test_a_planned_contract_is_posted_with_three_requests(psa: PsaConnection,
+                                                          sim: AutotaskSimulator,
+                                                          logged: Logged) -> None:
+    when = date(2026, 12, 1)
+    list(psa.list_agreements("102"))  # Fabrikam's contract 303
+    assert quantities(psa, "303", TODAY)["203"] == Decimal(28)
+    assert quantities(psa, "303", when)["203"] == Decimal(28)
+    sim.controls.log.clear()
+    posted = psa.post_adjustment(adjustment("303", "203", -8, 20, when))
+    assert posted.quantity_after == Decimal(20)
+    assert quantities(psa, "303", when)["203"] == Decimal(20)  # from the confirming read
+    # units before, the adjustment, units after: no contract or service lookups again
+    assert len(logged("POST", "ContractServiceUnits/query", expect=2)) == 2
+    assert len(logged("POST", "ContractServiceAdjustments", expect=1)) == 1
+    assert [e.path for e in sim.controls.log.entries()
+            if "ContractServiceUnits" not in e.path and "Adjustments" not in e.path
+            and "Threshold" not in e.path] == []

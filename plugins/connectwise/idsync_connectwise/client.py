@@ -88,7 +88,8 @@ class ConnectWiseClient(ApiClient):
             },
             timeout=settings.timeout,
             retry=retry,
-            budget=RateBudget(settings.requests_per_minute, 60.0, sleep=sleep),
+            budget=RateBudget(settings.requests_per_minute, settings.budget_window_seconds,
+                              sleep=sleep),
             transport=transport,
             sleep=sleep,
         )

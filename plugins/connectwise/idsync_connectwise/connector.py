@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Iterator
 from datetime import date
 from urllib.parse import urlsplit
 
 from idsync_connectwise import conditions as cw
 from idsync_connectwise import mapping
-from idsync_connectwise.client import ConnectWiseClient
+from idsync_connectwise.cache import AdditionsCache, CompanyIndex
+from idsync_connectwise.client import ConnectWiseClient, Row
 from idsync_connectwise.posting import Poster
 from idsync_connectwise.settings import ConnectWiseSettings
 from idsync_connectwise.simulator import create_simulator
-from idsync_core.errors import ConfigurationError, NotFoundError
+from idsync_core.errors import ApiError, ConfigurationError, NotFoundError
 from idsync_core.hookspecs import hookimpl
 from idsync_core.models import (
     Adjustment,
@@ -26,7 +29,9 @@ from idsync_core.models import (
 COMPANY_FIELDS = "id,identifier,name"
 AGREEMENT_FIELDS = ("id,name,company,agreementStatus,cancelledFlag,startDate,endDate,"
                     "noEndingDateFlag,billingCycle,oneTimeFlag")
-CATALOG_FIELDS = "id,identifier,description,price,cost,inactiveFlag"
+CATALOG_FIELDS = "id,identifier,description,customerDescription,price,cost,inactiveFlag"
+
+log = logging.getLogger(__name__)
 
 
 def _matches(search: str, *texts: object) -> bool:
@@ -45,7 +50,12 @@ class ConnectWise:
     def __init__(self, settings: ConnectWiseSettings) -> None:
         self.settings = settings
         self.client = ConnectWiseClient(settings)
-        self.poster = Poster(self.client, settings)
+        self.additions: AdditionsCache[int, list[mapping.Addition]] = AdditionsCache()
+        self._catalog: dict[int, Row] = {}
+        self._catalog_lock = threading.Lock()
+        self._agreements: CompanyIndex[Agreement] = CompanyIndex(self._every_agreement)
+        self.poster = Poster(self.client, settings, additions=self.additions,
+                             catalog=self.catalog_row)
 
     @hookimpl
     def idsync_check(self) -> str:
@@ -77,7 +87,15 @@ class ConnectWise:
 
     @hookimpl
     def idsync_list_agreements(self, company_id: str) -> Iterator[Agreement]:
+        """The company's agreements. From the second company asked for on, every agreement is
+        listed once (1,000 a page) and the companies are answered from that (see cache.py)."""
         number = mapping.numeric_id(company_id, "company")
+        indexed = self._agreements.lookup(str(number))
+        if indexed is not None:
+            if not indexed:  # tell "no agreements" from "no such company"
+                self.client.get(f"company/companies/{number}", fields="id")
+            yield from indexed
+            return
         found = False
         for row in self.client.iter_all("finance/agreements",
                                         conditions=cw.eq("company/id", number),
@@ -87,14 +105,39 @@ class ConnectWise:
         if not found:  # tell "no agreements" from "no such company"
             self.client.get(f"company/companies/{number}", fields="id")
 
+    def _every_agreement(self) -> Iterator[tuple[str, Agreement]]:
+        for row in self.client.iter_all("finance/agreements", fields=AGREEMENT_FIELDS):
+            try:
+                agreement = mapping.agreement(row)
+            except ApiError as exc:  # a row no company owns cannot be anyone's agreement
+                log.warning("skipping a ConnectWise agreement: %s", exc.message)
+                continue
+            yield agreement.company_id, agreement
+
     @hookimpl
     def idsync_list_lines(self, agreement_id: str, as_of: date) -> list[AgreementLine]:
+        """Lines as of a date, from the agreement's additions: read once per run for every
+        date asked, and again only after IDSync itself wrote to the agreement (cache.py)."""
         number = mapping.numeric_id(agreement_id, "agreement")
+        additions = self.additions.get(number, lambda: self._read_additions(number))
+        return mapping.lines(agreement_id, additions, as_of)
+
+    def _read_additions(self, number: int) -> list[mapping.Addition]:
         additions = [mapping.Addition.of(row) for row in
                      self.client.iter_all(f"finance/agreements/{number}/additions")]
         if not additions:  # tell "no additions" from "no such agreement"
             self.client.get(f"finance/agreements/{number}", fields="id")
-        return mapping.lines(agreement_id, additions, as_of)
+        return additions
+
+    def catalog_row(self, number: int) -> Row:
+        """A catalog item's row, as listed for the engine earlier in the run or read now."""
+        with self._catalog_lock:
+            row = self._catalog.get(number)
+        if row is None:
+            row = self.client.get(f"procurement/catalog/{number}")
+            with self._catalog_lock:
+                self._catalog[number] = row
+        return row
 
     @hookimpl
     def idsync_list_catalog(self, search: str | None,
@@ -109,6 +152,9 @@ class ConnectWise:
             rows = self.client.iter_in("procurement/catalog", "id", numbers, also=condition,
                                        fields=CATALOG_FIELDS) if numbers else iter(())
         for row in rows:
+            if ids is not None and isinstance(row.get("id"), int):
+                with self._catalog_lock:  # the poster's defaults for a new addition
+                    self._catalog[row["id"]] = row
             if search is None or _matches(search, row.get("identifier"), row.get("description")):
                 yield mapping.catalog_item(row)
 

@@ -41,6 +41,7 @@ from decimal import Decimal
 from typing import Any
 
 from idsync_connectwise import conditions as cw
+from idsync_connectwise.cache import AdditionsCache
 from idsync_connectwise.client import ConnectWiseClient, Row
 from idsync_connectwise.mapping import (
     Addition,
@@ -67,10 +68,14 @@ def json_number(value: Decimal) -> int | float:
 class Poster:
     """Writes adjustments to one ConnectWise tenant (see the module docstring)."""
 
-    def __init__(self, client: ConnectWiseClient, settings: ConnectWiseSettings) -> None:
+    def __init__(self, client: ConnectWiseClient, settings: ConnectWiseSettings, *,
+                 additions: AdditionsCache[int, list[Addition]] | None = None,
+                 catalog: Callable[[int], Row] | None = None) -> None:
         self.client = client
         self.strategy = settings.posting_strategy
         self.marker_field = settings.marker_field.value
+        self.additions: AdditionsCache[int, list[Addition]] = additions or AdditionsCache()
+        self.catalog = catalog or (lambda number: self.client.get(f"procurement/catalog/{number}"))
 
     # -- reading -------------------------------------------------------------------------------
 
@@ -85,6 +90,19 @@ class Poster:
         condition = cw.all_of(cw.eq("product/id", product), also)
         rows = self.client.iter_all(self.additions_path(adjustment), conditions=condition)
         return [Addition.of(row) for row in rows]
+
+    def agreement_additions(self, adjustment: Adjustment) -> list[Addition]:
+        """Every addition of the agreement, read now; the connector's lines are answered from
+        this read until IDSync writes to the agreement again (see cache.py)."""
+        number = numeric_id(adjustment.agreement_id, "agreement")
+        additions = [Addition.of(row) for row in
+                     self.client.iter_all(self.additions_path(adjustment))]
+        self.additions.put(number, additions)
+        return additions
+
+    def of_product(self, adjustment: Adjustment, additions: list[Addition]) -> list[Addition]:
+        product = str(numeric_id(adjustment.catalog_item_id, "catalog item"))
+        return [a for a in additions if a.product_id == product]
 
     def marked(self, adjustment: Adjustment, additions: list[Addition]) -> list[Addition]:
         """The additions carrying the adjustment's marker, oldest first."""
@@ -106,7 +124,11 @@ class Poster:
     # -- posting -------------------------------------------------------------------------------
 
     def post(self, adjustment: Adjustment) -> PostedAdjustment:
-        additions = self.product_additions(adjustment)
+        """Re-read the agreement, write, re-read it again (two reads of the whole agreement,
+        which also refresh what the connector answers lines from)."""
+        number = numeric_id(adjustment.agreement_id, "agreement")
+        self.additions.forget(number)  # no plan reads the agreement from before this write
+        additions = self.of_product(adjustment, self.agreement_additions(adjustment))
         day = adjustment.effective_date
         marked = self.marked(adjustment, additions)
         if marked:
@@ -128,13 +150,13 @@ class Poster:
             record = self._add(adjustment, adjustment.delta, self._catalog_defaults(adjustment))
         else:
             record = self._cancel(adjustment, additions)
-        after = quantity_on(self.product_additions(adjustment), day)
+        after = quantity_on(self.of_product(adjustment, self.agreement_additions(adjustment)),
+                            day)
         return PostedAdjustment(record_id=str(record), quantity_after=after)
 
     def _catalog_defaults(self, adjustment: Adjustment) -> dict[str, Any]:
         """Price, cost and text of a brand-new addition: the adjustment's, else the catalog's."""
-        product = self.client.get(
-            f"procurement/catalog/{numeric_id(adjustment.catalog_item_id, 'catalog item')}")
+        product = self.catalog(numeric_id(adjustment.catalog_item_id, "catalog item"))
         text = str(product.get("description") or product.get("identifier") or "")
         if self.marker_field == "invoiceDescription":
             text = str(product.get("customerDescription") or text)
@@ -142,6 +164,7 @@ class Poster:
                 "billCustomer": "Billable", self.marker_field: text}
 
     def _add(self, adjustment: Adjustment, quantity: Decimal, like: dict[str, Any]) -> int:
+        self.additions.forget(numeric_id(adjustment.agreement_id, "agreement"))
         """POST one addition of ``quantity`` from the effective date, carrying the marker."""
         body: dict[str, Any] = {
             "product": {"id": numeric_id(adjustment.catalog_item_id, "catalog item")},
@@ -218,6 +241,7 @@ class Poster:
 
     def _patch(self, adjustment: Adjustment, addition: Addition, values: dict[str, Any]) -> None:
         """Replace ``values`` on an addition and check the answer shows every one of them."""
+        self.additions.forget(numeric_id(adjustment.agreement_id, "agreement"))
         operations = [
             {"op": "replace", "path": field,
              "value": json_number(value) if isinstance(value, Decimal) else value}

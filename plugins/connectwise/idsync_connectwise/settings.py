@@ -84,4 +84,8 @@ class ConnectWiseSettings(ConnectorSettings):
     requests_per_minute: int = Field(
         default=900, ge=1, le=1000,
         description="client-side budget; ConnectWise throttles above ~1,000 requests/minute")
+    budget_window_seconds: float = Field(
+        default=60.0, gt=0, le=60,
+        description="the window requests_per_minute is counted over: 60 (a minute, as "
+        "ConnectWise counts); only a simulator with a scaled clock (the benchmarks) wants less")
     timeout: float = Field(default=30.0, gt=0, le=300, description="seconds per request")

@@ -368,3 +368,40 @@ def test_requests_are_logged_with_their_query(cw: Tenant) -> None:
     [entry] = [e for e in cw.log.entries() if e.path.endswith("/agreements")]
     assert "conditions=company/id=19297" in unquote(entry.query)
     assert "pageSize=1000" in entry.query
+
+
+# -- reading each thing once per run ------------------------------------------------------------
+
+def test_lines_at_several_dates_read_the_additions_once(cw: Tenant) -> None:
+    days = (TODAY, NEXT_PERIOD, date(2026, 2, 1))
+    quantities = [{line.catalog_item_id: line.quantity for line in cw.psa.list_lines(
+        NORTHWIND_M365, day)} for day in days]
+    assert quantities[0] == quantities[1]
+    reads = cw.log.count("GET", f"/finance/agreements/{NORTHWIND_M365}/additions")
+    assert reads == 1
+
+
+def test_a_posting_rereads_the_agreement_and_later_lines_come_from_that_read(
+        cw: Tenant) -> None:
+    assert [line.quantity for line in cw.psa.list_lines(NORTHWIND_M365, TODAY)] == [
+        Decimal(18)]
+    posted = cw.psa.post_adjustment(change(NORTHWIND_M365, BASIC, 2, 20, key="read-once"))
+    assert posted.quantity_after == Decimal(20)
+    assert [line.quantity for line in cw.psa.list_lines(NORTHWIND_M365, TODAY)] == [
+        Decimal(20)]
+    path = f"/finance/agreements/{NORTHWIND_M365}/additions"
+    # the plan's read, the poster's read before and after the POST; none for the last lines
+    assert cw.log.count("GET", path) == 3
+    assert cw.log.count("POST", path) == 1
+    assert cw.log.count("GET", "/procurement/catalog") == 1  # the new addition's defaults
+
+
+def test_agreements_of_many_companies_come_from_one_listing(cw: Tenant) -> None:
+    companies = ("19297", "19298", "19299", "19300", "19301")
+    found = {c: sorted(a.id for a in cw.psa.list_agreements(c)) for c in companies}
+    assert found["19297"] == ["871", "872"] and found["19300"] == ["875", "876"]
+    # the first company alone, then every agreement in one page for the others
+    assert cw.log.count("GET", "/finance/agreements") == 2
+    assert list(cw.psa.list_agreements("19302")) == []  # no agreements: the company exists
+    with pytest.raises(NotFoundError):
+        list(cw.psa.list_agreements("424242"))

@@ -19,7 +19,7 @@ Backend = Literal["marketplace", "aps"]
 AZURE_PLAN_MPN = "DZH318Z0BQ3Q"
 
 MARKETPLACE_REQUIRED = ("marketplace", "username", "password", "subscription_key")
-MARKETPLACE_ONLY = (*MARKETPLACE_REQUIRED, "usage_based_mpns")
+MARKETPLACE_ONLY = (*MARKETPLACE_REQUIRED, "usage_based_mpns", "detail_rate_limit")
 APS_ONLY = ("consumer_key", "consumer_secret", "aps_token")
 
 
@@ -62,6 +62,13 @@ class OdinSettings(ConnectorSettings):
     detail_concurrency: int = Field(
         default=4, ge=1, le=16,
         description="subscription detail requests in flight at once (the endpoint throttles)")
+    detail_rate_limit: int | None = Field(
+        default=None, ge=1,
+        description="marketplace: at most this many subscription detail requests per "
+        "detail_rate_window seconds, client-side (default: none; Ingram publishes no figure, so "
+        "its 429s and Retry-After pace the requests)")
+    detail_rate_window: float = Field(
+        default=1.0, gt=0, le=3600, description="the window of detail_rate_limit, in seconds")
     timeout: float = Field(default=30.0, gt=0, le=300, description="seconds per request")
 
     @field_validator("usage_based_mpns", mode="before")

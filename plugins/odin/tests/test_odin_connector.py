@@ -213,3 +213,38 @@ def test_aps_token_instead_of_oauth(connect: Callable[..., ProviderConnection]) 
     connection = connect(consumer_key=None, consumer_secret=None, aps_token="sim-aps-token")
     assert connection.check().endswith("(APS-Token): 5 customer accounts")
     assert len(list(connection.list_accounts())) == 5
+
+
+@pytest.mark.parametrize("backend", ["marketplace"])
+def test_many_accounts_are_answered_from_one_listing_per_status(
+        served: tuple[OdinSimulator, str], connect: Callable[..., ProviderConnection]) -> None:
+    sim, _ = served
+    connection = connect()
+    accounts = ("1000275", "1000276", "1000277", "1000278", "1000279")
+    found = {a: sorted(s.id for s in connection.list_subscriptions(a)) for a in accounts}
+    assert found["1000275"] == ["1000177", "1000178"] and found["1000278"] == ["1000190"]
+    assert all(s.account_id == "1000276" for s in connection.list_subscriptions("1000276"))
+    # the first account: its customer and one listing per status; then one listing per status
+    # of every customer's subscriptions answers all the others
+    assert sim.controls.log.count("GET", "/customers/") == 1
+    assert sim.controls.log.count("GET", "/subscriptions") == 10
+    with pytest.raises(NotFoundError):
+        list(connection.list_subscriptions("424242"))
+
+
+@pytest.mark.parametrize("backend", ["marketplace"])
+def test_rows_without_a_customer_keep_the_listings_per_account(
+        served: tuple[OdinSimulator, str], connect: Callable[..., ProviderConnection],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from idsync_odin.simulator import marketplace
+
+    original = marketplace._row
+    monkeypatch.setattr(marketplace, "_row", lambda sub: {
+        k: v for k, v in original(sub).items() if k != "customerId"})
+    sim, _ = served
+    connection = connect()
+    assert len(list(connection.list_subscriptions("1000275"))) == 2
+    assert len(list(connection.list_subscriptions("1000276"))) == 2
+    assert len(list(connection.list_subscriptions("1000279"))) == 2
+    # one attempt at the whole listing (given up at its first row), then per account again
+    assert sim.controls.log.count("GET", "/customers/") == 3

@@ -310,7 +310,8 @@ class AutotaskApi:
             return not_allowed(method)
         if rest == ["count"]:
             query = parse_query(entity, body)
-            count = len(select(entity, self.tenant.entity_rows(entity), query.filters))
+            count = len(select(entity, self.tenant.candidates(entity, query.filters),
+                               query.filters))
             return JSONResponse({"queryCount": count})
         cursor = None
         if rest == ["next"]:
@@ -343,7 +344,7 @@ class AutotaskApi:
     def _page(self, request: Request, entity: Entity, body: Any, cursor: Cursor | None,
               search: str | None) -> dict[str, Any]:
         query = parse_query(entity, body)
-        rows = select(entity, self.tenant.entity_rows(entity), query.filters)
+        rows = select(entity, self.tenant.candidates(entity, query.filters), query.filters)
         if cursor is not None:
             rows = [r for r in rows if r["id"] > cursor.last_id]
         page = rows[: query.max_records]

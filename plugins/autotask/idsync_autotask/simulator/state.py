@@ -63,11 +63,40 @@ class Tenant:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in ENTITIES}
         self._next_id: dict[str, int] = {name: 1000 for name in ENTITIES}
+        self._version = 0
+        self._indexes: dict[tuple[str, str], tuple[int, dict[Any, list[dict[str, Any]]]]] = {}
 
     # -- plain records ------------------------------------------------------------------
 
     def entity_rows(self, entity: Entity) -> list[dict[str, Any]]:
         return list(self.tables[entity.name.lower()].values())
+
+    INDEXED = ("id", "contractID", "companyID", "contractServiceID")
+    """Fields whose top-level ``eq`` narrows a query through an index (the simulator's own
+    speed-up for large benchmark tenants; the answer is the same as a full scan)."""
+
+    def candidates(self, entity: Entity, filters: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows a query's filters can match: those of an indexed ``eq`` value, else all."""
+        table = entity.name.lower()
+        fields = {f.name.lower(): f.name for f in entity.fields}
+        for item in filters:
+            keys = {str(k).lower(): v for k, v in item.items()} if isinstance(item, dict) else {}
+            field = fields.get(str(keys.get("field", "")).lower())
+            value = keys.get("value")
+            if (str(keys.get("op", "")).lower() == "eq" and field in self.INDEXED
+                    and isinstance(value, int) and not isinstance(value, bool)
+                    and not keys.get("udf")):
+                return list(self._index(table, field).get(value, ()))
+        return self.entity_rows(entity)
+
+    def _index(self, table: str, field: str) -> dict[Any, list[dict[str, Any]]]:
+        version, index = self._indexes.get((table, field), (-1, {}))
+        if version != self._version:
+            index = {}
+            for row in self.tables[table].values():
+                index.setdefault(row.get(field), []).append(row)
+            self._indexes[(table, field)] = (self._version, index)
+        return index
 
     def normalise(self, entity: Entity, values: dict[str, Any]) -> dict[str, Any]:
         """A full row: every field of the entity (null when absent), canonical names, dates
@@ -103,6 +132,7 @@ class Tenant:
             raise Refused(f"{entity.name} {row['id']} already exists.")
         self._next_id[key] = max(self._next_id[key], int(row["id"]) + 1)
         table[row["id"]] = row
+        self._version += 1
         return row
 
     def update(self, entity: Entity, values: dict[str, Any], *, replace: bool) -> int:
@@ -116,6 +146,7 @@ class Tenant:
             if f.name == "id" or (not replace and f.name.lower() not in given):
                 continue
             row[f.name] = fresh[f.name]
+        self._version += 1
         return int(row["id"])
 
     def get(self, name: str, item_id: Any) -> dict[str, Any] | None:

@@ -23,7 +23,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from idsync_core.errors import ApiError, NotFoundError
-from idsync_core.http import ApiClient, ConcurrencyLimiter, RetryPolicy, paginate
+from idsync_core.http import ApiClient, ConcurrencyLimiter, RateBudget, RetryPolicy, paginate
 from idsync_odin.marketplace.token import BearerToken, TokenIssuer
 from idsync_odin.settings import OdinSettings
 
@@ -56,6 +56,9 @@ class MarketplaceClient(ApiClient):
         self.bearer = BearerToken(TokenIssuer(token_client, settings.marketplace), clock=clock)
         self._token_client = token_client
         self.page_size = min(settings.page_size, MAX_PAGE_SIZE)
+        self.detail_budget = (RateBudget(settings.detail_rate_limit, settings.detail_rate_window,
+                                         clock=clock, sleep=sleep)
+                              if settings.detail_rate_limit else None)
         super().__init__(
             settings.base_url, service=SERVICE, credentials_hint=CREDENTIALS_HINT,
             auth=self.bearer, headers=key_header, timeout=settings.timeout, retry=retry,
@@ -111,6 +114,8 @@ class MarketplaceClient(ApiClient):
                                 hint="list them with `idsync companies provider`") from None
 
     def subscription(self, subscription_id: str) -> Any:
+        if self.detail_budget is not None:
+            self.detail_budget.acquire()  # spares the 429 round trips when the limit is known
         try:
             return self.get_json(f"/subscriptions/{quote(subscription_id, safe='')}")
         except NotFoundError:

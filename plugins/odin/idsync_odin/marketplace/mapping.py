@@ -51,6 +51,14 @@ def account(row: object) -> ProviderAccount:
                                            "provider_status": row.get("status")})
 
 
+def owner(row: object) -> str | None:
+    """The ``customerId`` of a subscription row, None when absent or unreadable."""
+    try:
+        return optional_text(require_dict(row), "customerId")
+    except OddRow:
+        return None
+
+
 def subscription(row: object, *, account_id: str, queried: str) -> Subscription:
     """A subscription row of ``GET /subscriptions?customerId=...&status=<queried>``.
 
