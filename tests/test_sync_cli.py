@@ -99,3 +99,21 @@ def test_plan_for_people_lists_every_section(idsync: Any, linked: World) -> None
     assert "-8 from 2026-12-01" in result.stdout
     assert "Terminated subscriptions" in result.stdout
     assert "Not linked (revenue not billed)" in result.stdout
+
+
+def test_a_failing_read_fails_its_link_only_and_the_exit_code_says_so(
+    idsync: Any, linked: World
+) -> None:
+    for args in (("company", "A-200", "251"), ("subscription", "S-2", "880"),
+                 ("resource", "S-2:CFQ7TTC0LH16", "812")):
+        assert idsync("link", *args).exit_code == 0
+    linked.set_provider_quantity("S-1:CFQ7TTC0LH16", "12")
+    data = linked.provider()
+    data["failing_subscriptions"] = ["S-2"]
+    linked.provider_file.write_text(json.dumps(data))
+    result = idsync("sync", "--json")
+    assert result.exit_code == 7
+    summary = result.json()
+    assert (summary["posted"], summary["failed"]) == (1, 1)
+    assert "timed out" in result.stderr
+    assert linked.quantity("871", "812") == "12"

@@ -163,6 +163,9 @@ def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
         out.print(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
                                                          "skipped")))
     for outcome in summary.outcomes:
+        if outcome.plan.read_failed:
+            err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: "
+                      f"{outcome.plan.problem}")
         for posting in outcome.postings:
             if posting.status != "posted":
                 err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: {posting.error}")

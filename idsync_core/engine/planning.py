@@ -54,6 +54,8 @@ class LinePlan:
     line_cost: Decimal | None = None
     changes: list[PlannedChange] = field(default_factory=list)
     problem: str | None = None
+    read_failed: bool = False
+    """The problem is an API failure while reading (retryable), not a change in the world."""
 
     @property
     def terminated(self) -> bool:

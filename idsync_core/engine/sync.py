@@ -21,7 +21,7 @@ from idsync_core.engine.planning import LinePlan, plan_link
 from idsync_core.engine.posting import PostingResult, post_change, resolve_open
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
-from idsync_core.errors import IdsyncError
+from idsync_core.errors import ApiError, ConfigurationError, IdsyncError
 from idsync_core.store import ResourceLink
 
 
@@ -35,7 +35,14 @@ class LinkOutcome:
 
     @property
     def status(self) -> str:
-        """posted | unchanged | failed | skipped | planned (dry run)."""
+        """posted | unchanged | failed | skipped | planned (dry run).
+
+        A link whose reads failed (an API error) counts as failed: it is retried next run and
+        makes the exit code say so. One the world changed under (its provider or PSA object
+        disappeared, a usage-based product) is skipped and reported.
+        """
+        if self.plan.read_failed:
+            return "failed"
         if self.plan.problem or self.skipped_reason:
             return "skipped"
         if not self.plan.changes:
@@ -66,9 +73,11 @@ def plan_one(runtime: Runtime, reader: Reader, link: ResourceLink) -> LinePlan:
         raise IdsyncError(f"resource link {link.id} has no parent links in the store")
     try:
         return plan_link(runtime, reader, link, sub_link, company_link)
+    except ConfigurationError:
+        raise  # refused credentials are no problem of one link: the whole run stops
     except IdsyncError as exc:
         return LinePlan(link=link, subscription_link=sub_link, company_link=company_link,
-                        problem=exc.message)
+                        problem=exc.message, read_failed=isinstance(exc, ApiError))
 
 
 def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, origin: str,

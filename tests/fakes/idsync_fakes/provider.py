@@ -1,11 +1,15 @@
-"""A fake provider: accounts, subscriptions and resources from a JSON file."""
+"""A fake provider: accounts, subscriptions and resources from a JSON file.
+
+``failing_subscriptions`` in the state lists subscriptions whose resources cannot be read (an
+API error), to test that one failing read does not stop a run.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
 
-from idsync_core.errors import NotFoundError
+from idsync_core.errors import ApiError, NotFoundError
 from idsync_core.hookspecs import hookimpl
 from idsync_core.models import ProviderAccount, Resource, Subscription
 from idsync_core.settings import ConnectorSettings
@@ -50,5 +54,7 @@ class FakeProvider:
         world = state.load(self.path)
         if not any(s["id"] == subscription_id for s in world["subscriptions"]):
             raise NotFoundError(f"fake provider: no subscription {subscription_id}")
+        if subscription_id in world.get("failing_subscriptions", []):
+            raise ApiError(f"fake provider: subscription {subscription_id} timed out (HTTP 504)")
         return [Resource.model_validate(r) for r in world["resources"]
                 if r["subscription_id"] == subscription_id]
