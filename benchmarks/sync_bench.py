@@ -64,6 +64,9 @@ AT_LIMIT, AT_MINUTES, AT_THREADS = 10_000, 60, 3
 AT_TIERS = {50: 0.5, 75: 1.0}
 """Autotask's added latency per request from these usage percentages on (seconds)."""
 NUMBER = re.compile(r"/[0-9]+")
+CORE_PATH = ""
+"""``--core-path``: a folder holding a modified ``idsync_core`` that the sync process imports
+instead of the installed one (to measure a proposed engine change; see RESULTS.md)."""
 AT_REFRESH_EVERY = 200
 """The connector reads ThresholdInformation every 200 requests below 50 % usage (every 50
 above): counted as overhead, not in the minimum."""
@@ -84,6 +87,8 @@ class Calls:
 class RunResult:
     label: str
     wall_s: float
+    cpu_s: float
+    simulators_cpu_s: float
     exit_code: int
     outcome: dict[str, Any]
     peak_rss_mb: float
@@ -175,12 +180,14 @@ def minimum_provider(t: world.Tenant) -> int:
 
 
 def minimum_connectwise(t: world.Tenant, *, first: bool) -> tuple[int, int]:
-    """(calls, writes): 1 codebase lookup + per linked company ceil(agreements/1000) agreement
-    pages + per linked agreement ceil(additions/1000) addition pages + 1 catalog page for the
-    linked products + per change: 1 re-read before posting and 1 after (the hook contract
-    requires both) + the writes (increase: 1 POST; decrease: 1 PATCH per cancelled addition,
-    +1 POST re-adding a surplus)."""
-    calls = 1 + len(t.customers) + len(t.subscriptions()) + 1
+    """(calls, writes): 1 codebase lookup + the agreements of the linked companies (the fewer
+    of one request per company and ceil(all agreements/1000) pages) + per linked agreement
+    ceil(additions/1000) addition pages + 1 catalog page for the linked products + per change:
+    1 re-read before posting and 1 after (the hook contract requires both) + the writes
+    (increase: 1 POST; decrease: 1 PATCH per cancelled addition, +1 POST re-adding a
+    surplus)."""
+    agreements = len(t.subscriptions())
+    calls = 1 + min(len(t.customers), math.ceil(agreements / 1000)) + agreements + 1
     writes = 0
     if first:
         for line in t.changes():
@@ -191,11 +198,13 @@ def minimum_connectwise(t: world.Tenant, *, first: bool) -> tuple[int, int]:
 
 def minimum_autotask(t: world.Tenant, *, first: bool) -> tuple[int, int]:
     """(calls, writes): 1 zone lookup + 1 Contracts entityInformation (billing-cycle labels) +
-    per linked company 1 Contracts query + per linked contract 1 ContractServices query and 1
-    ContractServiceUnits query (both dates from one read) + 1 Services query (catalog) + per
+    the contracts of the linked companies (the fewer of one query per company and
+    ceil(all recurring contracts/500) pages) + per linked contract 1 ContractServices query and
+    1 ContractServiceUnits query (both dates from one read) + 1 Services query (catalog) + per
     change: 1 units read before posting, 1 ContractServiceAdjustments POST, 1 units read
     after. ThresholdInformation readings are overhead, not counted."""
-    calls = 2 + len(t.customers) + 2 * len(t.subscriptions()) + 1
+    contracts = len(t.subscriptions())
+    calls = 2 + min(len(t.customers), math.ceil(contracts / 500)) + 2 * contracts + 1
     writes = len(t.changes()) if first else 0
     if first:
         calls += 3 * len(t.changes())
@@ -233,15 +242,19 @@ def bound_seconds(psa: str, calls: Calls, at_log: list[str] | None, *, scale: fl
 
 # -- processes --------------------------------------------------------------------------------
 
-def run_sync(config: Path, out: Path) -> tuple[float, int, dict[str, Any], float, float]:
-    """Run the CLI; return wall seconds, exit code, its JSON, peak RSS (wait4) and polled."""
+def run_sync(config: Path, out: Path) -> tuple[float, int, dict[str, Any], float, float, float]:
+    """Run the CLI; return wall seconds, exit code, its JSON, peak RSS (wait4), peak RSS
+    (polled) and the CPU seconds (user + system) it used."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDSYNC_")}
     env.update(IDSYNC_CONFIG=str(config), IDSYNC_TODAY=world.TODAY.isoformat())
+    if CORE_PATH:  # a scratch copy of idsync_core to measure a change of the engine
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [CORE_PATH,
+                                                          env.get("PYTHONPATH", "")]))
     polled = [0]
     started = time.perf_counter()
     with out.open("wb") as stdout, (out.with_suffix(".err")).open("wb") as stderr:
         proc = subprocess.Popen([sys.executable, "-m", "idsync_core", "sync", "--yes", "--json"],
-                                stdout=stdout, stderr=stderr, env=env)
+                                stdout=stdout, stderr=stderr, env=env, cwd=config.parent)
         done = threading.Event()
 
         def poll() -> None:
@@ -265,7 +278,8 @@ def run_sync(config: Path, out: Path) -> tuple[float, int, dict[str, Any], float
         outcome = json.loads(out.read_text())
     except ValueError:
         outcome = {"error": out.with_suffix(".err").read_text()[-2000:]}
-    return wall, proc.returncode, outcome, usage.ru_maxrss / 1024, polled[0] / 1024
+    return (wall, proc.returncode, outcome, usage.ru_maxrss / 1024, polled[0] / 1024,
+            usage.ru_utime + usage.ru_stime)
 
 
 # -- simulators and the store -----------------------------------------------------------------
@@ -385,7 +399,10 @@ class Bench:
 
     def run(self, label: str, *, first: bool) -> RunResult:
         self.clear_logs()
-        wall, code, outcome, rss, polled = run_sync(self.config, self.folder / f"{label}.json")
+        sim_cpu = time.process_time()  # this process serves the simulators
+        wall, code, outcome, rss, polled, cpu = run_sync(self.config,
+                                                         self.folder / f"{label}.json")
+        sim_cpu = time.process_time() - sim_cpu
         calls, ordered = self.calls()
         if self.psa == "connectwise":
             psa_min, psa_min_writes = minimum_connectwise(self.tenant, first=first)
@@ -400,7 +417,9 @@ class Bench:
                                                "settled_from_earlier_runs", "stopped", "error")
                    if k in outcome}
         return RunResult(
-            label=label, wall_s=round(wall, 2), exit_code=code, outcome=summary,
+            label=label, wall_s=round(wall, 2), cpu_s=round(cpu, 2),
+            simulators_cpu_s=round(sim_cpu, 2), exit_code=code,
+            outcome=summary,
             peak_rss_mb=round(rss, 1), peak_rss_polled_mb=round(polled, 1),
             provider_calls=dict(calls.provider), psa_calls=dict(calls.psa),
             provider_total=calls.total("provider"), psa_total=calls.total("psa"),
@@ -456,14 +475,15 @@ def machine() -> dict[str, Any]:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = ["psa", "resources", "run", "calls (prov+psa)", "minimum", "×min", "writes",
-            "wall s", "bound s", "×bound", "peak RSS MB", "result"]
+            "wall s", "CPU s (sync/sims)", "bound s", "×bound", "peak RSS MB", "result"]
     lines = [" | ".join(head), " | ".join("---" for _ in head)]
     for r in rows:
         lines.append(" | ".join(str(x) for x in [
             r["psa"], r["resources"], r["run"],
             f"{r['provider_total']}+{r['psa_total']}", f"{r['provider_min']}+{r['psa_min']}",
             r["calls_ratio"], f"{r['psa_writes']} (min {r['psa_min_writes']})",
-            r["wall_s"], r["bound_s"], r["time_ratio"], r["peak_rss_mb"],
+            r["wall_s"], f"{r['cpu_s']}/{r['simulators_cpu_s']}", r["bound_s"], r["time_ratio"],
+            r["peak_rss_mb"],
             ", ".join(f"{k} {v}" for k, v in r["outcome"].items() if v)]))
     return "\n".join(lines)
 
@@ -481,9 +501,13 @@ def main() -> None:
     parser.add_argument("--change-rate", type=float, default=0.10)
     parser.add_argument("--cw-rpm", type=int, default=900,
                         help="the ConnectWise connector's requests_per_minute (its default)")
+    parser.add_argument("--core-path", default="",
+                        help="run the sync with the idsync_core package found in this folder")
     parser.add_argument("--out", type=Path, default=None,
                         help="JSON file (default benchmarks/results/sync-<time>.json)")
     args = parser.parse_args()
+    global CORE_PATH
+    CORE_PATH = args.core_path
     psas = ["connectwise", "autotask"] if args.psa == "both" else [args.psa]
     rows: list[dict[str, Any]] = []
     for psa in psas:
@@ -509,7 +533,8 @@ def main() -> None:
         "time_scale": args.time_scale, "latency_ms_real": args.latency_ms,
         "latency_ms_simulated": args.latency_ms / args.time_scale,
         "concurrency": args.concurrency, "change_rate": args.change_rate,
-        "cw_requests_per_minute": args.cw_rpm,
+        "cw_requests_per_minute": args.cw_rpm, "core_path": args.core_path or None,
+        "proto": {k: v for k, v in os.environ.items() if k.startswith("PROTO_")},
         "ingram_detail_throttle": f"{INGRAM_DETAIL_LIMIT} per {INGRAM_DETAIL_WINDOW} s (assumed)",
         "today": world.TODAY.isoformat()}, "runs": rows}
     out = args.out or HERE / "results" / f"sync-{datetime.now():%Y%m%d-%H%M%S}.json"

@@ -412,3 +412,22 @@ def test_check_names_host_marketplace_and_user(slept: list[float], clock: Clock)
         tokens(mock, "tok-1")
         mock.get(f"{BASE}/customers").respond(200, json={"data": [], "pagination": "?"})
         assert backend(slept, clock).check().endswith("as api@msp: customers readable")
+
+
+def test_the_detail_pacer_spaces_requests_evenly() -> None:
+    from idsync_odin.marketplace.client import Pacer
+
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(round(seconds, 6))
+        now[0] += seconds
+
+    pacer = Pacer(4, 1.0, clock=lambda: now[0], sleep=sleep)
+    for _ in range(5):
+        pacer.acquire()
+    assert slept == [0.25, 0.25, 0.25, 0.25]  # no burst of 4, then one every 0.25 s
+    now[0] += 10  # idle: the next one goes at once
+    pacer.acquire()
+    assert len(slept) == 4

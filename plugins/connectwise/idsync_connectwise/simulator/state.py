@@ -94,6 +94,7 @@ class Tenant:
         self.companies = _records(seed, "companies", _company)
         self.agreements = _records(seed, "agreements", self._agreement)
         self.additions: dict[int, Record] = {}
+        self._by_agreement: dict[int, list[int]] | None = None
         for raw in seed.get("additions", ()):
             self._seed_addition(raw)
         self._next_id = max([*self.catalog, *self.companies, *self.agreements,
@@ -133,12 +134,24 @@ class Tenant:
                 e["message"] for e in exc.errors)) from None
         record["id"] = raw["id"]
         self.additions[raw["id"]] = record
+        self._agreement_index().setdefault(agreement["id"], []).append(raw["id"])
 
     # -- additions ------------------------------------------------------------------------------
 
     def additions_of(self, agreement_id: int) -> list[Record]:
         with self.lock:
-            return [a for a in self.additions.values() if a["agreementId"] == agreement_id]
+            return [self.additions[i] for i in self._agreement_index().get(agreement_id, ())]
+
+    def _agreement_index(self) -> dict[int, list[int]]:
+        """Addition ids by agreement, built once and kept up to date by creates and deletes
+        (an addition never moves to another agreement): no scan of every addition per request
+        on large (benchmark) tenants."""
+        if self._by_agreement is None:
+            index: dict[int, list[int]] = {}
+            for addition in self.additions.values():
+                index.setdefault(addition["agreementId"], []).append(addition["id"])
+            self._by_agreement = index
+        return self._by_agreement
 
     def create_addition(self, agreement_id: int, body: Record) -> Record:
         with self.lock:
@@ -146,6 +159,7 @@ class Tenant:
                                           fill_from_catalog=True)
             record["id"] = self._take_id()
             self.additions[record["id"]] = record
+            self._agreement_index().setdefault(agreement_id, []).append(record["id"])
             return copy.deepcopy(record)
 
     def replace_addition(self, addition: Record, body: Record) -> Record:
@@ -184,6 +198,7 @@ class Tenant:
     def delete_addition(self, addition: Record) -> None:
         with self.lock:
             del self.additions[addition["id"]]
+            self._agreement_index()[addition["agreementId"]].remove(addition["id"])
 
     def _take_id(self) -> int:
         self._next_id += 1

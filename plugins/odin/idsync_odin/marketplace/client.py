@@ -15,6 +15,7 @@ Wire facts (research notes §2d, OpenAPI "Marketplace API" 1.6):
 from __future__ import annotations
 
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
@@ -23,7 +24,7 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from idsync_core.errors import ApiError, NotFoundError
-from idsync_core.http import ApiClient, ConcurrencyLimiter, RateBudget, RetryPolicy, paginate
+from idsync_core.http import ApiClient, ConcurrencyLimiter, RetryPolicy, paginate
 from idsync_odin.marketplace.token import BearerToken, TokenIssuer
 from idsync_odin.settings import OdinSettings
 
@@ -56,8 +57,8 @@ class MarketplaceClient(ApiClient):
         self.bearer = BearerToken(TokenIssuer(token_client, settings.marketplace), clock=clock)
         self._token_client = token_client
         self.page_size = min(settings.page_size, MAX_PAGE_SIZE)
-        self.detail_budget = (RateBudget(settings.detail_rate_limit, settings.detail_rate_window,
-                                         clock=clock, sleep=sleep)
+        self.detail_budget = (Pacer(settings.detail_rate_limit, settings.detail_rate_window,
+                                    clock=clock, sleep=sleep)
                               if settings.detail_rate_limit else None)
         super().__init__(
             settings.base_url, service=SERVICE, credentials_hint=CREDENTIALS_HINT,
@@ -122,6 +123,31 @@ class MarketplaceClient(ApiClient):
             raise NotFoundError(f"Ingram subscription {subscription_id} does not exist",
                                 hint="list an account's subscriptions with "
                                      "`idsync subscriptions ACCOUNT`") from None
+
+
+class Pacer:
+    """At most ``limit`` requests per ``window`` seconds, sent evenly spaced (one every
+    ``window / limit`` seconds) rather than in bursts: a burst at the start of each window is
+    what a server's sliding-window throttle, counting arrivals a little later than we count
+    sends, answers with 429 (and a whole ``Retry-After`` second)."""
+
+    def __init__(self, limit: int, window: float, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.spacing = window / limit
+        self._clock = clock
+        self._sleep = sleep
+        self._next = 0.0
+        self._lock = threading.Lock()
+        self.waited = 0.0
+
+    def acquire(self) -> None:
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next)
+            self._next = slot + self.spacing
+        if slot > now:
+            self.waited += slot - now
+            self._sleep(slot - now)
 
 
 def _page(body: Any, where: str) -> tuple[list[object], int | None]:
