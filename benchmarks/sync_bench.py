@@ -287,7 +287,7 @@ def run_sync(config: Path, out: Path) -> tuple[float, int, dict[str, Any], float
 class Bench:
     def __init__(self, psa: str, size: int, *, scale: float, latency_ms: float,
                  concurrency: int, change_rate: float, folder: Path,
-                 cw_rpm: int) -> None:
+                 cw_rpm: int, ingram_rate: int) -> None:
         from idsync_autotask.simulator import create_simulator as autotask_simulator
         from idsync_connectwise.simulator import create_simulator as cw_simulator
         from idsync_odin.simulator import create_marketplace_simulator
@@ -321,7 +321,7 @@ class Bench:
             psa_table.update(requests_per_minute=cw_rpm, budget_window_seconds=CW_WINDOW / scale)
         else:
             psa_table.update(time_scale=scale)
-        provider_table.update(detail_rate_limit=INGRAM_DETAIL_LIMIT,
+        provider_table.update(detail_rate_limit=ingram_rate,
                               detail_rate_window=INGRAM_DETAIL_WINDOW / scale)
         tables = {"psa": psa_table, "providers.ingram": provider_table,
                   "store": {"url": f"sqlite:///{folder / 'idsync.db'}"},
@@ -501,6 +501,10 @@ def main() -> None:
     parser.add_argument("--change-rate", type=float, default=0.10)
     parser.add_argument("--cw-rpm", type=int, default=900,
                         help="the ConnectWise connector's requests_per_minute (its default)")
+    parser.add_argument("--ingram-rate", type=int, default=18,
+                        help="the odin connector's detail_rate_limit per second (the simulator "
+                        "throttles at 20; the client keeps 10 %% under it, as ConnectWise's "
+                        "900 of 1,000)")
     parser.add_argument("--core-path", default="",
                         help="run the sync with the idsync_core package found in this folder")
     parser.add_argument("--out", type=Path, default=None,
@@ -516,7 +520,8 @@ def main() -> None:
                 print(f"[{psa} {size}] seeding the simulators and the store…", file=sys.stderr)
                 bench = Bench(psa, size, scale=args.time_scale, latency_ms=args.latency_ms,
                               concurrency=args.concurrency, change_rate=args.change_rate,
-                              folder=Path(folder), cw_rpm=args.cw_rpm)
+                              folder=Path(folder), cw_rpm=args.cw_rpm,
+                              ingram_rate=args.ingram_rate)
                 try:
                     for label, first in (("first", True), ("second", False)):
                         print(f"[{psa} {size}] {label} sync…", file=sys.stderr)
@@ -534,6 +539,7 @@ def main() -> None:
         "latency_ms_simulated": args.latency_ms / args.time_scale,
         "concurrency": args.concurrency, "change_rate": args.change_rate,
         "cw_requests_per_minute": args.cw_rpm, "core_path": args.core_path or None,
+        "ingram_client_detail_rate_per_s": args.ingram_rate,
         "proto": {k: v for k, v in os.environ.items() if k.startswith("PROTO_")},
         "ingram_detail_throttle": f"{INGRAM_DETAIL_LIMIT} per {INGRAM_DETAIL_WINDOW} s (assumed)",
         "today": world.TODAY.isoformat()}, "runs": rows}

@@ -47,9 +47,9 @@ class AutotaskSettings(ConnectorSettings):
         description="stop before the tenant's hourly request threshold reaches this percentage")
     time_scale: float = Field(
         default=1.0, ge=1, le=60,
-        description="divides Autotask's time constants (the 60-minute threshold window, the "
-        "0.5/1 s usage tiers): 1 for Autotask; only a simulator whose clock is scaled by the "
-        "same factor (the benchmarks) wants more")
+        description="divides the client's time constants for Autotask's threshold (its "
+        "60-minute window, how often its reading is refreshed): 1 for Autotask; only a "
+        "simulator whose clock is scaled by the same factor (the benchmarks) wants more")
 
     @field_validator("zone_url", "zone_lookup_url")
     @classmethod

@@ -63,8 +63,7 @@ class Tenant:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in ENTITIES}
         self._next_id: dict[str, int] = {name: 1000 for name in ENTITIES}
-        self._version = 0
-        self._indexes: dict[tuple[str, str], tuple[int, dict[Any, list[dict[str, Any]]]]] = {}
+        self._indexes: dict[tuple[str, str], dict[Any, list[dict[str, Any]]]] = {}
 
     # -- plain records ------------------------------------------------------------------
 
@@ -90,12 +89,14 @@ class Tenant:
         return self.entity_rows(entity)
 
     def _index(self, table: str, field: str) -> dict[Any, list[dict[str, Any]]]:
-        version, index = self._indexes.get((table, field), (-1, {}))
-        if version != self._version:
+        """Rows by ``field``, built on first use and kept up to date by :meth:`insert` (an
+        :meth:`update` of an indexed field drops the table's indexes)."""
+        index = self._indexes.get((table, field))
+        if index is None:
             index = {}
             for row in self.tables[table].values():
                 index.setdefault(row.get(field), []).append(row)
-            self._indexes[(table, field)] = (self._version, index)
+            self._indexes[(table, field)] = index
         return index
 
     def normalise(self, entity: Entity, values: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +133,9 @@ class Tenant:
             raise Refused(f"{entity.name} {row['id']} already exists.")
         self._next_id[key] = max(self._next_id[key], int(row["id"]) + 1)
         table[row["id"]] = row
-        self._version += 1
+        for (name, field), index in self._indexes.items():
+            if name == key:
+                index.setdefault(row.get(field), []).append(row)
         return row
 
     def update(self, entity: Entity, values: dict[str, Any], *, replace: bool) -> int:
@@ -146,7 +149,10 @@ class Tenant:
             if f.name == "id" or (not replace and f.name.lower() not in given):
                 continue
             row[f.name] = fresh[f.name]
-        self._version += 1
+        if {f.lower() for f in self.INDEXED if f != "id"} & set(given):
+            table = entity.name.lower()
+            for key in [k for k in self._indexes if k[0] == table]:
+                del self._indexes[key]
         return int(row["id"])
 
     def get(self, name: str, item_id: Any) -> dict[str, Any] | None:
@@ -173,8 +179,8 @@ class Tenant:
         return self.insert(ENTITIES["contractservices"], row)
 
     def units_rows(self, contract_service_id: int) -> list[dict[str, Any]]:
-        rows = [r for r in self.tables["contractserviceunits"].values()
-                if r["contractServiceID"] == contract_service_id]
+        rows = list(self._index("contractserviceunits", "contractServiceID").get(
+            contract_service_id, ()))
         return sorted(rows, key=lambda r: (r["startDate"], r["id"]))
 
     def units_on(self, contract_service_id: int, day: date) -> int:
