@@ -6,7 +6,7 @@ time. Autotask counts every request against the tenant's hourly threshold (share
 integrations, and slowed down past half of it), so each of these is read once:
 
 * :class:`OnceLru`: a contract's services, and all its ContractServiceUnits rows, each read once
-  and kept (the most recently used ``size`` contracts, so memory stays flat on large tenants);
+  and kept (the most recently used ``size`` contracts (64), so memory stays flat on large tenants);
   the quantity as of any date is computed from those rows. The poster takes a contract's units
   out before it writes to it and puts back what its confirming re-read found, so a plan never
   sees units older than IDSync's own last write. Nothing else invalidates it: like the
@@ -31,7 +31,7 @@ Value = TypeVar("Value")
 class OnceLru(Generic[Key, Value]):
     """A thread-safe LRU map loading each key once, even when several threads ask at once."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 64) -> None:
         self.size = size
         self._values: OrderedDict[Key, Value] = OrderedDict()
         self._loading: dict[Key, threading.Lock] = {}

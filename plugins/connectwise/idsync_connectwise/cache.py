@@ -30,7 +30,7 @@ Value = TypeVar("Value")
 class AdditionsCache(Generic[Key, Value]):
     """A thread-safe LRU map loading each key once, even when several threads ask at once."""
 
-    def __init__(self, size: int = 256) -> None:
+    def __init__(self, size: int = 64) -> None:
         self.size = size
         self._values: OrderedDict[Key, Value] = OrderedDict()
         self._loading: dict[Key, threading.Lock] = {}
