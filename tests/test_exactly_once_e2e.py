@@ -54,7 +54,7 @@ def test_kill_9_at_many_points_never_doubles_nor_loses(psa: str, tmp_path: Path)
         base = {link.id: before[link.id][1] for link in links}
         seen: dict[int, set[int]] = {link.id: {int(q) for q in before[link.id]}
                                      for link in links}
-        tenant.psa_sim.controls.latency_ms = 25  # slow enough to be killed mid-run
+        tenant.psa_sim.controls.latency_ms = 60  # slow enough to be killed mid-run
         kills = [0.4, 0.7, 1.0, 1.3, 1.6, 1.9, 2.3]
         interrupted = 0
         for round_no, delay in enumerate(kills, 1):

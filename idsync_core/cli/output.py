@@ -7,6 +7,7 @@ Data goes to stdout and everything else (progress, warnings, errors) to stderr, 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -39,7 +40,10 @@ def to_jsonable(value: Any) -> Any:
 
 
 def print_json(data: Any) -> None:
-    out.out(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False), highlight=False)
+    """Straight to stdout: rich would hold and measure a large document several times over."""
+    sys.stdout.write(json.dumps(to_jsonable(data), indent=2, ensure_ascii=False))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
 
 
 def cell(value: Any) -> str:

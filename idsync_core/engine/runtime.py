@@ -8,6 +8,7 @@ without network access.
 from __future__ import annotations
 
 import os
+import threading
 from datetime import date
 from functools import cached_property
 from pathlib import Path
@@ -43,6 +44,7 @@ class Runtime:
         self._store_url = store_url
         self.today = today or today_from_env()
         self._providers: dict[str, ProviderConnection] = {}
+        self._providers_lock = threading.Lock()  # sync threads must share one connection
 
     @cached_property
     def plugins(self) -> dict[str, PluginInfo]:
@@ -50,7 +52,8 @@ class Runtime:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self._store_url or self.settings.store.url or default_store_url())
+        return Store(self._store_url or self.settings.store.url or default_store_url(),
+                     pool_size=self.settings.sync.concurrency + 2)
 
     def _where(self) -> str:
         return f" in {self.config_path}" if self.config_path else ""
@@ -86,12 +89,13 @@ class Runtime:
         if name not in self.settings.providers:
             raise NotFoundError(f"no provider connection named {name!r}",
                                 hint=f"configured: {', '.join(names)}")
-        if name not in self._providers:
-            connection = open_connection(f"providers.{name}", self.settings.providers[name],
-                                         "provider", self.plugins)
-            assert isinstance(connection, ProviderConnection)
-            self._providers[name] = connection
-        return self._providers[name]
+        with self._providers_lock:
+            if name not in self._providers:
+                connection = open_connection(f"providers.{name}", self.settings.providers[name],
+                                             "provider", self.plugins)
+                assert isinstance(connection, ProviderConnection)
+                self._providers[name] = connection
+            return self._providers[name]
 
     def close_connections(self) -> None:
         """Close the connections; the next use opens fresh ones.

@@ -131,9 +131,19 @@ def run_links(runtime: Runtime, links: Iterable[ResourceLink],
             progress(outcome)
         return outcome
 
+    # One agreement's links run in one worker, in turn: they share its lines and its
+    # subscription, so spreading them over threads would only make the threads wait on each
+    # other; different agreements run in parallel.
+    by_agreement: dict[str, list[ResourceLink]] = {}
+    for link in links:
+        by_agreement.setdefault(link.agreement_id, []).append(link)
+
+    def group(members: list[ResourceLink]) -> list[LinkOutcome | None]:
+        return [one(link) for link in members]
+
     with ThreadPoolExecutor(max_workers=runtime.settings.sync.concurrency,
                             thread_name_prefix="idsync-link") as pool:
-        results = list(pool.map(one, links))
+        results = [r for rs in pool.map(group, by_agreement.values()) for r in rs]
     outcomes = [r for r in results if r is not None]
     return outcomes, len(outcomes) < len(results)
 

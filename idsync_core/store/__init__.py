@@ -70,13 +70,14 @@ def _holder_is_dead(holder: str, actor: str) -> bool:
     return False
 
 
-def _make_engine(url: str) -> Engine:
+def _make_engine(url: str, pool_size: int) -> Engine:
     try:
         if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
             Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True,
                                                                            exist_ok=True)
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                                   pool_size=pool_size)
 
             @event.listens_for(engine, "connect")
             def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -86,7 +87,7 @@ def _make_engine(url: str) -> Engine:
                 cursor.close()
 
             return engine
-        return create_engine(url, pool_pre_ping=True)
+        return create_engine(url, pool_pre_ping=True, pool_size=pool_size)
     except (ArgumentError, ImportError) as exc:
         raise ConfigurationError(f"cannot use the store URL: {exc}",
                                  hint="set [store] url or --db to a SQLAlchemy URL") from None
@@ -95,9 +96,10 @@ def _make_engine(url: str) -> Engine:
 class Store:
     """Typed access to IDSync's tables; open with ``Store(url)`` (migrates on open)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        """``pool_size``: connections kept open; a sync wants one per worker thread."""
         self.url = url
-        self.engine = _make_engine(url)
+        self.engine = _make_engine(url, pool_size)
         try:
             migrate.upgrade(self.engine)
         except OperationalError as exc:
