@@ -148,3 +148,23 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(store: Store) -> None:
                       expires_at=utcnow().replace(year=2100)))
     with store.lock("sync"):
         pass
+
+
+def test_run_snapshot_reads_every_link_in_a_few_queries(store: Store) -> None:
+    link = resource(store, subscription(store, company(store)))
+    store.set_price_source(PriceSourceSetting(scope="link", scope_id=str(link.id),
+                                              kind="markup", markup_percent=Decimal("12.5")))
+    for key, status in (("a", "posted"), ("b", "posted"), ("c", "failed"), ("d", "pending")):
+        store.journal_begin(JournalEntry(
+            key=key, resource_link_id=link.id, origin="sync", provider="ingram",
+            resource_id="R-1", agreement_id="871", catalog_item_id="812",
+            from_quantity=Decimal(0), delta=Decimal(1), target_quantity=Decimal(1),
+            effective_date=date(2026, 11, 25), request="{}"))
+        if status != "pending":
+            store.journal_finish(key, status)
+    snapshot = store.run_snapshot()
+    assert snapshot.subscription_links[link.subscription_link_id].agreement_id == "871"
+    setting = snapshot.price_source("link", str(link.id))
+    assert setting is not None and setting.markup_percent == Decimal("12.5")
+    assert (snapshot.posted[link.id], snapshot.unsettled[link.id]) == (2, 1)
+    assert snapshot.failed == {link.id}

@@ -221,6 +221,7 @@ def reconcile(runtime: Runtime, reader: Reader, link: ResourceLink, *, origin: s
     """Bring one linked PSA line equal to the provider now (journaled, exactly once)."""
     with runtime.store.lock("sync"):
         resolve_open(runtime, reader)
+        reader.forget_snapshot()  # the new link, its price source, the settled journal
         outcome = reconcile_link(runtime, reader, link, origin=origin)
     outcome.link_created = link_created
     return outcome

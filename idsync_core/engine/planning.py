@@ -125,7 +125,7 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
     plan.actual_next = next_line.quantity if next_line else ZERO
 
     setting = price_setting or pricing.effective_setting(
-        runtime.store, link_id=link.id, agreement_id=link.agreement_id,
+        reader.snapshot.price_source, link_id=link.id, agreement_id=link.agreement_id,
         psa_company_id=company_link.psa_company_id)[0]
     catalog = reader.catalog_items([link.catalog_item_id]).get(link.catalog_item_id)
     resource_for_price = plan.resource or Resource(id=link.resource_id,
@@ -133,7 +133,7 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
                                                    name=link.resource_name)
     plan.pricing = pricing.resolve(setting, catalog=catalog, line=line,
                                    resource=resource_for_price)
-    landed = runtime.store.posted_count(link.id) if link.id is not None else 0
+    landed = reader.snapshot.posted[link.id] if link.id is not None else 0
     for effective, before, delta in steps(plan.desired, today, plan.actual, plan.next_date,
                                           plan.actual_next):
         target = before + delta

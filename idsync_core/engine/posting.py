@@ -97,8 +97,9 @@ def post_change(runtime: Runtime, reader: Reader, plan: LinePlan, change: Planne
     store.journal_finish(adjustment.idempotency_key, "posted", psa_record_id=posted.record_id,
                          error=note)
     store.set_last_quantity(link.id, adjustment.target_quantity)
-    store.supersede_failed(link.id, f"retried as {adjustment.idempotency_key}",
-                           except_key=adjustment.idempotency_key)
+    if link.id in reader.snapshot.failed:
+        store.supersede_failed(link.id, f"retried as {adjustment.idempotency_key}",
+                               except_key=adjustment.idempotency_key)
     return PostingResult(change, "posted", posted.record_id, posted.quantity_after, note)
 
 

@@ -14,11 +14,12 @@ default is Catalog. Kinds:
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 from idsync_core.models import AgreementLine, CatalogItem, Resource
-from idsync_core.store import PriceSourceSetting, Store
+from idsync_core.store import PriceSourceSetting
 
 CENT = Decimal("0.01")
 
@@ -45,9 +46,13 @@ class Pricing:
     """How the figures were found, for the operator (e.g. ``agreement → catalog``)."""
 
 
-def effective_setting(store: Store, *, link_id: int | None, agreement_id: str,
+def effective_setting(lookup: Callable[[str, str], PriceSourceSetting | None], *,
+                      link_id: int | None, agreement_id: str,
                       psa_company_id: str) -> tuple[PriceSourceSetting | None, Scope | None]:
-    """The most specific price-source setting: link, then agreement, then company."""
+    """The most specific price-source setting: link, then agreement, then company.
+
+    ``lookup(scope, scope_id)`` finds a setting (``Store.price_source`` or a run snapshot's).
+    """
     candidates: list[tuple[Scope, str | None]] = [
         (Scope.LINK, str(link_id) if link_id is not None else None),
         (Scope.AGREEMENT, agreement_id),
@@ -56,7 +61,7 @@ def effective_setting(store: Store, *, link_id: int | None, agreement_id: str,
     for scope, scope_id in candidates:
         if scope_id is None:
             continue
-        setting = store.price_source(scope, scope_id)
+        setting = lookup(scope, scope_id)
         if setting is not None:
             return setting, scope
     return None, None

@@ -2,7 +2,8 @@
 
 A sync touches many links that share subscriptions, agreements and catalog items; the reader
 memoizes every listing so each is fetched once (Ingram throttles its detail endpoint, Autotask
-counts every call against an hourly budget). After a posting the agreement's lines are
+counts every call against an hourly budget), and reads what the store knows about the links in
+one snapshot rather than per link. After a posting the agreement's lines are
 forgotten, because the next plan must see what the PSA says now.
 """
 
@@ -22,6 +23,7 @@ from idsync_core.models import (
     Resource,
     Subscription,
 )
+from idsync_core.store import RunSnapshot
 
 T = TypeVar("T")
 
@@ -47,6 +49,18 @@ class Reader:
             with self._guard:
                 self._memo[key] = value
             return value
+
+    # -- the store -------------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> RunSnapshot:
+        """The store's view of every link for this run, read once."""
+        return self._once(("snapshot",), self.runtime.store.run_snapshot)
+
+    def forget_snapshot(self) -> None:
+        """Read the store again on next use (after links, prices or the journal changed)."""
+        with self._guard:
+            self._memo.pop(("snapshot",), None)
 
     # -- provider ------------------------------------------------------------------------------
 

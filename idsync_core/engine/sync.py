@@ -66,8 +66,8 @@ class SyncSummary:
 
 def plan_one(runtime: Runtime, reader: Reader, link: ResourceLink) -> LinePlan:
     """Plan one link; a failure to read becomes the plan's ``problem`` (reported, skipped)."""
-    sub_link = runtime.store.subscription_link_by_id(link.subscription_link_id)
-    company_link = runtime.store.company_link_by_id(sub_link.company_link_id) \
+    sub_link = reader.snapshot.subscription_links.get(link.subscription_link_id)
+    company_link = reader.snapshot.company_links.get(sub_link.company_link_id) \
         if sub_link else None
     if sub_link is None or company_link is None:
         raise IdsyncError(f"resource link {link.id} has no parent links in the store")
@@ -92,7 +92,7 @@ def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, orig
     outcome = LinkOutcome(plan, dry_run=dry_run)
     if plan.problem or dry_run:
         return outcome
-    if runtime.store.open_entries(link.id):
+    if reader.snapshot.unsettled[link.id]:
         outcome.skipped_reason = ("an earlier posting's outcome is not known yet; it is "
                                   "settled from the PSA on the next run, before anything else")
         return outcome
@@ -102,11 +102,13 @@ def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, orig
         return outcome
     for change in plan.changes:
         outcome.postings.append(post_change(runtime, reader, plan, change, origin=origin))
-    if not plan.changes:
-        if plan.actual is not None and plan.actual == plan.actual_next:
+    if not plan.changes:  # equal: write only what changed (most links, most runs: nothing)
+        if plan.actual is not None and plan.actual == plan.actual_next \
+                and link.last_quantity != plan.actual:
             runtime.store.set_last_quantity(link.id, plan.actual)
-        runtime.store.supersede_failed(link.id, "no longer needed: the PSA line equals the "
-                                                "provider")
+        if link.id in reader.snapshot.failed:
+            runtime.store.supersede_failed(link.id, "no longer needed: the PSA line equals "
+                                                    "the provider")
     return outcome
 
 

@@ -11,8 +11,10 @@ import getpass
 import json
 import os
 import socket
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -39,6 +41,7 @@ __all__ = [
     "JournalEntry",
     "PriceSourceSetting",
     "ResourceLink",
+    "RunSnapshot",
     "Store",
     "SubscriptionLink",
 ]
@@ -91,6 +94,22 @@ def _make_engine(url: str, pool_size: int) -> Engine:
     except (ArgumentError, ImportError) as exc:
         raise ConfigurationError(f"cannot use the store URL: {exc}",
                                  hint="set [store] url or --db to a SQLAlchemy URL") from None
+
+
+@dataclass(frozen=True)
+class RunSnapshot:
+    """What a sync run needs from the store about every link, read in a few queries up front
+    instead of several round trips per link (taken after earlier runs' postings are settled)."""
+
+    subscription_links: dict[int, SubscriptionLink]
+    company_links: dict[int, CompanyLink]
+    price_sources: dict[tuple[str, str], PriceSourceSetting]
+    posted: Counter[int]
+    unsettled: Counter[int]
+    failed: frozenset[int]
+
+    def price_source(self, scope: str, scope_id: str) -> PriceSourceSetting | None:
+        return self.price_sources.get((scope, scope_id))
 
 
 class Store:
@@ -204,6 +223,21 @@ class Store:
         with self.transaction() as s:
             s.execute(update(ResourceLink).where(ResourceLink.id == link_id)
                       .values(last_quantity=quantity))
+
+    def run_snapshot(self) -> RunSnapshot:
+        with self.transaction() as s:
+            subs = s.scalars(select(SubscriptionLink).where(SubscriptionLink.removed_at.is_(None)))
+            companies = s.scalars(select(CompanyLink).where(CompanyLink.removed_at.is_(None)))
+            prices = s.scalars(select(PriceSourceSetting))
+            statuses = s.execute(select(JournalEntry.resource_link_id, JournalEntry.status)).all()
+            return RunSnapshot(
+                subscription_links={link.id: link for link in subs},
+                company_links={link.id: link for link in companies},
+                price_sources={(p.scope, p.scope_id): p for p in prices},
+                posted=Counter(link for link, status in statuses if status == "posted"),
+                unsettled=Counter(link for link, status in statuses
+                                  if status in ("pending", "unknown")),
+                failed=frozenset(link for link, status in statuses if status == "failed"))
 
     # -- price sources -----------------------------------------------------------------------
 
