@@ -26,13 +26,13 @@ from decimal import Decimal
 from typing import Any
 
 from idsync_autotask import mapping
-from idsync_autotask.cache import CompanyIndex, OnceLru
 from idsync_autotask.client import AutotaskClient
 from idsync_autotask.mapping import RECURRING_SERVICE_CONTRACT, api_date, json_number, whole_units
 from idsync_autotask.query import any_of, cond, eq, in_batches
 from idsync_autotask.settings import AutotaskSettings
 from idsync_autotask.simulator import create_simulator
 from idsync_autotask.units import UnitsRow, contract_units, units_on
+from idsync_core.caching import OnceCache, ParentIndex
 from idsync_core.errors import ApiError, NotFoundError, OutcomeUnknownError, RejectedError
 from idsync_core.hookspecs import hookimpl
 from idsync_core.models import (
@@ -94,9 +94,9 @@ class Autotask:
         self._services_read: dict[int, dict[str, Any]] = {}
         """Catalog Services read this run, by id."""
         self._rows_lock = threading.Lock()
-        self._services_of: OnceLru[int, dict[int, list[dict[str, Any]]]] = OnceLru()
-        self._units_of_contract: OnceLru[int, list[UnitsRow]] = OnceLru()
-        self._by_company: CompanyIndex[dict[str, Any]] = CompanyIndex(self._every_contract)
+        self._services_of: OnceCache[int, dict[int, list[dict[str, Any]]]] = OnceCache()
+        self._units_of_contract: OnceCache[int, list[UnitsRow]] = OnceCache()
+        self._by_company: ParentIndex[dict[str, Any]] = ParentIndex(self._every_contract)
 
     # -- common ---------------------------------------------------------------------------
 
@@ -129,7 +129,7 @@ class Autotask:
     def idsync_list_agreements(self, company_id: str) -> Iterable[Agreement]:
         """The company's recurring service contracts. From the second company asked for on,
         every such contract is listed once (500 a page) and the companies are answered from
-        that listing (see cache.py)."""
+        that listing (see idsync_core.caching)."""
         cid = _autotask_id(company_id, "company")
         rows = self._by_company.lookup(str(cid))
         if rows is None:

@@ -10,11 +10,11 @@ from urllib.parse import urlsplit
 
 from idsync_connectwise import conditions as cw
 from idsync_connectwise import mapping
-from idsync_connectwise.cache import AdditionsCache, CompanyIndex
 from idsync_connectwise.client import ConnectWiseClient, Row
 from idsync_connectwise.posting import Poster
 from idsync_connectwise.settings import ConnectWiseSettings
 from idsync_connectwise.simulator import create_simulator
+from idsync_core.caching import OnceCache, ParentIndex
 from idsync_core.errors import ApiError, ConfigurationError, NotFoundError
 from idsync_core.hookspecs import hookimpl
 from idsync_core.models import (
@@ -50,10 +50,10 @@ class ConnectWise:
     def __init__(self, settings: ConnectWiseSettings) -> None:
         self.settings = settings
         self.client = ConnectWiseClient(settings)
-        self.additions: AdditionsCache[int, list[mapping.Addition]] = AdditionsCache()
+        self.additions: OnceCache[int, list[mapping.Addition]] = OnceCache()
         self._catalog: dict[int, Row] = {}
         self._catalog_lock = threading.Lock()
-        self._agreements: CompanyIndex[Agreement] = CompanyIndex(self._every_agreement)
+        self._agreements: ParentIndex[Agreement] = ParentIndex(self._every_agreement)
         self.poster = Poster(self.client, settings, additions=self.additions,
                              catalog=self.catalog_row)
 
@@ -88,7 +88,7 @@ class ConnectWise:
     @hookimpl
     def idsync_list_agreements(self, company_id: str) -> Iterator[Agreement]:
         """The company's agreements. From the second company asked for on, every agreement is
-        listed once (1,000 a page) and the companies are answered from that (see cache.py)."""
+        listed once (1,000 a page) and the companies are answered from that (see idsync_core.caching)."""
         number = mapping.numeric_id(company_id, "company")
         indexed = self._agreements.lookup(str(number))
         if indexed is not None:
@@ -117,7 +117,7 @@ class ConnectWise:
     @hookimpl
     def idsync_list_lines(self, agreement_id: str, as_of: date) -> list[AgreementLine]:
         """Lines as of a date, from the agreement's additions: read once per run for every
-        date asked, and again only after IDSync itself wrote to the agreement (cache.py)."""
+        date asked, and again only after IDSync itself wrote to the agreement (idsync_core.caching)."""
         number = mapping.numeric_id(agreement_id, "agreement")
         additions = self.additions.get(number, lambda: self._read_additions(number))
         return mapping.lines(agreement_id, additions, as_of)

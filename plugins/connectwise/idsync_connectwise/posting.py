@@ -41,7 +41,6 @@ from decimal import Decimal
 from typing import Any
 
 from idsync_connectwise import conditions as cw
-from idsync_connectwise.cache import AdditionsCache
 from idsync_connectwise.client import ConnectWiseClient, Row
 from idsync_connectwise.mapping import (
     Addition,
@@ -53,6 +52,7 @@ from idsync_connectwise.mapping import (
     with_marker,
 )
 from idsync_connectwise.settings import ConnectWiseSettings, PostingStrategy
+from idsync_core.caching import OnceCache
 from idsync_core.errors import ApiError, RejectedError
 from idsync_core.models import Adjustment, PostedAdjustment
 
@@ -69,12 +69,12 @@ class Poster:
     """Writes adjustments to one ConnectWise tenant (see the module docstring)."""
 
     def __init__(self, client: ConnectWiseClient, settings: ConnectWiseSettings, *,
-                 additions: AdditionsCache[int, list[Addition]] | None = None,
+                 additions: OnceCache[int, list[Addition]] | None = None,
                  catalog: Callable[[int], Row] | None = None) -> None:
         self.client = client
         self.strategy = settings.posting_strategy
         self.marker_field = settings.marker_field.value
-        self.additions: AdditionsCache[int, list[Addition]] = additions or AdditionsCache()
+        self.additions: OnceCache[int, list[Addition]] = additions or OnceCache()
         self.catalog = catalog or (lambda number: self.client.get(f"procurement/catalog/{number}"))
 
     # -- reading -------------------------------------------------------------------------------
@@ -93,7 +93,7 @@ class Poster:
 
     def agreement_additions(self, adjustment: Adjustment) -> list[Addition]:
         """Every addition of the agreement, read now; the connector's lines are answered from
-        this read until IDSync writes to the agreement again (see cache.py)."""
+        this read until IDSync writes to the agreement again (see idsync_core.caching)."""
         number = numeric_id(adjustment.agreement_id, "agreement")
         additions = [Addition.of(row) for row in
                      self.client.iter_all(self.additions_path(adjustment))]

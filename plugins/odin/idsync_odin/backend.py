@@ -20,8 +20,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 
+from idsync_core.caching import OnceCache
 from idsync_core.models import ProviderAccount, Resource, Subscription, SubscriptionStatus
-from idsync_odin.cache import OnceCache
 from idsync_odin.rows import log
 
 
@@ -29,7 +29,7 @@ class Backend(ABC):
     """One provider API behind the ``odin`` connector."""
 
     def __init__(self) -> None:
-        self._lines: OnceCache[str, list[Resource]] = OnceCache()
+        self._lines: OnceCache[str, list[Resource]] = OnceCache(1024)
 
     # -- what a backend implements ----------------------------------------------------------
 

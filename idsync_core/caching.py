@@ -1,19 +1,16 @@
-"""What one connector instance (one IDSync run) keeps of what it read, so no read is repeated.
+"""What a connector instance keeps of what it read, so one run never repeats a read.
 
-The engine asks for an agreement's lines at two dates (today and the next period start) and asks
-again after every posting on that agreement, and it asks for each company's agreements one
-company at a time. ConnectWise has no "as of" parameter, so every such question is answered from
-the same rows; re-reading them would only spend the tenant's request budget.
+A connector instance lives for one run (the engine opens fresh connections for each), so these
+caches never serve data from an earlier run; they only spare the API — and its budget — a second
+request for what this run already read.
 
-* :class:`AdditionsCache`: an agreement's additions, read once and kept (the most recently used
-  ``size`` agreements, so memory stays flat on large tenants). The poster takes an agreement out
-  before it writes to it and puts back what its confirming re-read found, so a plan never sees
-  additions older than IDSync's own last write. Nothing else invalidates it: like the engine's
-  own memo, it lives for one run (a connector instance), and the poster still re-reads the
-  agreement before every write.
-* :class:`CompanyIndex`: after the agreements of a second company are asked for, all agreements
-  are listed at once (1,000 a page) and every company is answered from that listing, instead of
-  one request per company.
+* :class:`OnceCache` — a thread-safe, size-bounded LRU map that loads each key at most once,
+  even when several threads ask at the same moment (the others wait for the first load; a failed
+  load is not kept). A poster ``forget``\\ s what it writes to and ``put``\\ s back what its
+  confirming re-read found, so a plan never sees rows older than IDSync's own last write.
+* :class:`ParentIndex` — children per parent (agreements per company, subscriptions per
+  account) answered from one listing of every parent's children, from the second parent asked
+  for on; the first is answered by its own request, so a run about one company costs one.
 """
 
 from __future__ import annotations
@@ -27,8 +24,8 @@ Key = TypeVar("Key")
 Value = TypeVar("Value")
 
 
-class AdditionsCache(Generic[Key, Value]):
-    """A thread-safe LRU map loading each key once, even when several threads ask at once."""
+class OnceCache(Generic[Key, Value]):
+    """Load each key once; keep the ``size`` most recently used (memory stays flat)."""
 
     def __init__(self, size: int = 64) -> None:
         self.size = size
@@ -64,9 +61,11 @@ class AdditionsCache(Generic[Key, Value]):
             self._values.pop(key, None)
 
 
-class CompanyIndex(Generic[Value]):
-    """Per-company lists answered from one listing of every company, from the second company
-    asked for on (the first is answered by its own request: one company costs one request)."""
+class ParentIndex(Generic[Value]):
+    """Children per parent from one listing of all of them, from the second parent on.
+
+    ``list_all`` yields ``(parent id, child)`` for every child of every parent.
+    """
 
     def __init__(self, list_all: Callable[[], Iterable[tuple[str, Value]]]) -> None:
         self._list_all = list_all
@@ -74,10 +73,10 @@ class CompanyIndex(Generic[Value]):
         self._index: dict[str, list[Value]] | None = None
         self._lock = threading.Lock()
 
-    def lookup(self, company_id: str) -> list[Value] | None:
-        """The company's values from the index, or None: ask the API for this one."""
+    def lookup(self, parent_id: str) -> list[Value] | None:
+        """The parent's children from the index, or None: ask the API for this one."""
         with self._lock:  # others wait for the one listing, as they would for their own
-            self._asked.add(company_id)
+            self._asked.add(parent_id)
             if self._index is None and len(self._asked) > 1:
                 index: dict[str, list[Value]] = {}
                 for owner, value in self._list_all():
@@ -85,4 +84,4 @@ class CompanyIndex(Generic[Value]):
                 self._index = index
             if self._index is None:
                 return None
-            return list(self._index.get(company_id, ()))
+            return list(self._index.get(parent_id, ()))
