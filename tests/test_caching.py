@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 from idsync_core.caching import OnceCache, ParentIndex
 
 
@@ -37,10 +39,8 @@ def test_a_failed_load_is_not_kept() -> None:
     def boom() -> int:
         raise RuntimeError("API down")
 
-    try:
+    with pytest.raises(RuntimeError):
         cache.get("k", boom)
-    except RuntimeError:
-        pass
     assert cache.get("k", lambda: 7) == 7
 
 

@@ -88,7 +88,8 @@ class ConnectWise:
     @hookimpl
     def idsync_list_agreements(self, company_id: str) -> Iterator[Agreement]:
         """The company's agreements. From the second company asked for on, every agreement is
-        listed once (1,000 a page) and the companies are answered from that (see idsync_core.caching)."""
+        listed once (1,000 a page) and the companies are answered from that
+        (:class:`idsync_core.caching.ParentIndex`)."""
         number = mapping.numeric_id(company_id, "company")
         indexed = self._agreements.lookup(str(number))
         if indexed is not None:
@@ -117,7 +118,8 @@ class ConnectWise:
     @hookimpl
     def idsync_list_lines(self, agreement_id: str, as_of: date) -> list[AgreementLine]:
         """Lines as of a date, from the agreement's additions: read once per run for every
-        date asked, and again only after IDSync itself wrote to the agreement (idsync_core.caching)."""
+        date asked, and again only after IDSync itself wrote to the agreement
+        (:class:`idsync_core.caching.OnceCache`)."""
         number = mapping.numeric_id(agreement_id, "agreement")
         additions = self.additions.get(number, lambda: self._read_additions(number))
         return mapping.lines(agreement_id, additions, as_of)
