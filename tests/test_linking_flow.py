@@ -242,3 +242,12 @@ def test_sync_brings_provider_changes_along_and_twice_posts_nothing(idsync: Any,
     second = idsync("sync", "--json").json()
     assert (second["posted"], second["unchanged"]) == (0, 2)
     assert len(world.psa()["postings"]) == 4
+
+
+def test_provider_listings_show_what_each_object_is_linked_to(idsync: Any, world: World) -> None:
+    link_contoso(idsync)
+    assert idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812").exit_code == 0
+    subs = {r["id"]: r["agreement_id"] for r in idsync("subscriptions", "A-100", "--json").json()}
+    assert subs == {"S-1": "871"}
+    items = {r["id"]: r["catalog_item_id"] for r in idsync("resources", "S-1", "--json").json()}
+    assert items == {"S-1:CFQ7TTC0LH16": "812", "S-1:CFQ7TTC0LCHC": None, "S-1:AZURE": None}

@@ -104,11 +104,11 @@ def subscriptions(
     """Subscriptions of a provider account, with the agreement each is linked to."""
     rt = runtime()
     connection = rt.provider(provider)
-    rows = []
-    for sub in connection.list_subscriptions(account_id):
-        link = rt.store.subscription_link(connection.name, sub.id)
-        rows.append({"id": sub.id, "name": sub.name, "status": sub.status,
-                     "agreement_id": link.agreement_id if link else None})
+    agreement_of = {s.subscription_id: s.agreement_id for s in rt.store.active_subscription_links()
+                    if s.provider == connection.name}  # one query, not one per row
+    rows = [{"id": sub.id, "name": sub.name, "status": sub.status,
+             "agreement_id": agreement_of.get(sub.id)}
+            for sub in connection.list_subscriptions(account_id)]
     table(rows, ["id", "name", "status", "agreement_id"], as_json=as_json,
           title=f"Subscriptions of account {account_id}", empty="no subscription")
 
@@ -121,13 +121,12 @@ def resources(
     """Resources (product lines with quantities) of a provider subscription."""
     rt = runtime()
     connection = rt.provider(provider)
-    rows = []
-    for res in connection.list_resources(subscription_id):
-        link = rt.store.resource_link(connection.name, res.id)
-        rows.append({"id": res.id, "name": res.name, "sku": res.sku, "quantity": res.quantity,
-                     "seat_based": res.seat_based, "unit_price": res.unit_price,
-                     "unit_cost": res.unit_cost,
-                     "catalog_item_id": link.catalog_item_id if link else None})
+    item_of = {r.resource_id: r.catalog_item_id for r in rt.store.active_resource_links()
+               if r.provider == connection.name}  # one query, not one per row
+    rows = [{"id": res.id, "name": res.name, "sku": res.sku, "quantity": res.quantity,
+             "seat_based": res.seat_based, "unit_price": res.unit_price,
+             "unit_cost": res.unit_cost, "catalog_item_id": item_of.get(res.id)}
+            for res in connection.list_resources(subscription_id)]
     table(rows, ["id", "name", "sku", "quantity", "seat_based", "unit_price", "unit_cost",
                  "catalog_item_id"], as_json=as_json,
           title=f"Resources of subscription {subscription_id}", empty="no resource")
