@@ -82,8 +82,19 @@ class ApiError(IdsyncError):
         self.status = status
 
 
+class UnreachableError(ApiError):
+    """The API could not be reached at all (connection refused, DNS, timeouts) after retries.
+
+    This is a failure of the whole connection, not of one request: a sync stops at the first
+    one instead of trying every link against a dead host.
+    """
+
+
 class RateLimitedError(ApiError):
-    """The API kept answering "too many requests" past the wait we are willing to do."""
+    """The API kept answering "too many requests" past the wait we are willing to do.
+
+    Like :class:`UnreachableError`, it stops a sync: every further request would be throttled.
+    """
 
 
 class RejectedError(ApiError):

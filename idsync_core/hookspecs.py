@@ -122,6 +122,20 @@ class PsaSpecs:
         """
 
 
+    @hookspec(firstresult=True)
+    def idsync_undo_duplicate(self, adjustment: Adjustment, record_id: str) -> PostedAdjustment:
+        """Optional: make one record IDSync wrote twice bill nothing; for connectors that
+        report :attr:`AgreementLine.marked`.
+
+        ``record_id`` is the extra record (one of two carrying one marker; the engine keeps the
+        oldest). ``adjustment`` describes the compensation: ``delta`` is minus the record's
+        quantity, ``effective_date`` the record's own, and its ``marker`` replaces the record's
+        marker, so the record no longer counts as a duplicate and a crash in the middle is
+        settled by the marker like any posting (ConnectWise: the addition is cancelled from its
+        own effective date). Must be idempotent; returns the quantity as of the effective date.
+        """
+
+
 class ProviderSpecs:
     """Hooks a provider connector (Ingram Micro marketplace, Odin, a CSV export, ...) implements."""
 

@@ -12,6 +12,7 @@ store must hold all of them in one column.
 from __future__ import annotations
 
 import enum
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated
@@ -86,12 +87,35 @@ class Agreement(DomainModel):
         return self.end_date is not None and self.end_date < today
 
 
+class MarkedRecord(DomainModel):
+    """One PSA record (a ConnectWise addition) that carries an IDSync marker.
+
+    Connectors with markers report them on the line (:attr:`AgreementLine.marked`) so the
+    engine can tell IDSync's own duplicate — two records carrying one key, a write that landed
+    after it was posted again — from a change made by hand.
+    """
+
+    key: str
+    """The idempotency key inside the marker ``[idsync:KEY]``."""
+    record_id: str
+    quantity: Quantity
+    effective_date: date | None = None
+    end_date: date | None = None
+    """The first day it no longer bills (ConnectWise: its cancelled date); None: open-ended."""
+
+    def active_on(self, day: date) -> bool:
+        return (self.effective_date is None or self.effective_date <= day) and (
+            self.end_date is None or self.end_date > day)
+
+
 class AgreementLine(DomainModel):
     """One catalog product on an agreement, with its quantity *as of* a given date.
 
     ConnectWise: the sum of the additions of that product active on ``as_of``; Autotask: the
     ``units`` of the ContractServiceUnits row covering ``as_of``. ``unit_price``/``unit_cost`` are
     those of the product's first line on the agreement by sequence (the "Agreement" price source).
+    ``marked``: the line's records that carry an IDSync marker and still bill (oldest first);
+    empty where the PSA has no free-text field for markers.
     """
 
     id: str
@@ -102,6 +126,7 @@ class AgreementLine(DomainModel):
     as_of: date
     unit_price: Money | None = None
     unit_cost: Money | None = None
+    marked: list[MarkedRecord] = Field(default_factory=list)
 
 
 class CatalogItem(DomainModel):
@@ -195,7 +220,21 @@ class Adjustment(DomainModel):
     @property
     def marker(self) -> str:
         """The text placed in the PSA record so a later run can find this exact change."""
-        return f"[idsync:{self.idempotency_key}]"
+        return marker_of(self.idempotency_key)
+
+
+MARKER = re.compile(r"\[idsync:([0-9A-Za-z_-]{8,64})\]")
+"""An IDSync marker in a PSA free-text field; group 1 is the idempotency key."""
+
+
+def marker_of(key: str) -> str:
+    return f"[idsync:{key}]"
+
+
+def marker_key(text: str) -> str | None:
+    """The idempotency key of the (last) IDSync marker in ``text``, if it carries one."""
+    found = MARKER.findall(text or "")
+    return found[-1] if found else None
 
 
 class PostedAdjustment(DomainModel):

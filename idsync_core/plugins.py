@@ -208,18 +208,29 @@ class CallMetrics:
     def idsync_post_adjustment(self) -> Generator[None, Any, Any]:
         return (yield from self._measure("idsync_post_adjustment"))
 
+    @hookimpl(wrapper=True)
+    def idsync_undo_duplicate(self) -> Generator[None, Any, Any]:
+        return (yield from self._measure("idsync_undo_duplicate"))
+
 
 @dataclass
 class DryRunGuard:
-    """Refuses every posting while a dry run is in progress: a last line of defence."""
+    """Refuses every write while a dry run is in progress: a last line of defence."""
 
     enabled: bool = False
 
+    def _refuse_when_enabled(self, what: str) -> Generator[None, Any, Any]:
+        if self.enabled:
+            raise RefusedError(f"dry run: refusing to {what}")
+        return (yield)
+
     @hookimpl(wrapper=True, tryfirst=True)
     def idsync_post_adjustment(self) -> Generator[None, Any, Any]:
-        if self.enabled:
-            raise RefusedError("dry run: refusing to post an adjustment")
-        return (yield)
+        return (yield from self._refuse_when_enabled("post an adjustment"))
+
+    @hookimpl(wrapper=True, tryfirst=True)
+    def idsync_undo_duplicate(self) -> Generator[None, Any, Any]:
+        return (yield from self._refuse_when_enabled("undo a duplicate posting"))
 
 
 class Connection:
@@ -284,6 +295,16 @@ class PsaConnection(Connection):
     @property
     def can_find_adjustments(self) -> bool:
         return "idsync_find_adjustment" in self.info.hooks
+
+    def undo_duplicate(self, adjustment: Adjustment, record_id: str) -> PostedAdjustment:
+        result = self._hook.idsync_undo_duplicate(adjustment=adjustment, record_id=record_id)
+        if not isinstance(result, PostedAdjustment):
+            raise IdsyncError(f"the {self.info.name} connector cannot undo a duplicate posting")
+        return result
+
+    @property
+    def can_undo_duplicates(self) -> bool:
+        return "idsync_undo_duplicate" in self.info.hooks
 
 
 class ProviderConnection(Connection):

@@ -18,14 +18,16 @@ import enum
 import ipaddress
 import os
 import tomllib
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from idsync_core.durations import parse_duration
 from idsync_core.errors import ConfigurationError
 
 APP_NAME = "idsync"
@@ -66,6 +68,18 @@ class DecreasePolicy(enum.StrEnum):
     TODAY = "today"
 
 
+def _duration(value: object) -> object:
+    """``"15m"`` (or a number of seconds) for a duration setting."""
+    if isinstance(value, str):
+        return parse_duration(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return timedelta(seconds=value)
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_duration)]
+
+
 class StoreSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     url: str | None = Field(default=None, description="SQLAlchemy URL; default SQLite file")
@@ -81,6 +95,13 @@ class SyncSettings(BaseModel):
         "billing period (no prorated credits); today: they start today",
     )
     concurrency: int = Field(default=4, ge=1, le=32)
+    unknown_outcome_wait: Duration = Field(
+        default=timedelta(minutes=15),
+        description="how long a posting whose answer was lost (a timeout, a dropped "
+        "connection) is waited for before it counts as not applied and is posted again under "
+        "the same key: a write can land long after the client gave up. At least twice the "
+        "longest request timeout of the connections (checked when a run starts)",
+    )
 
 
 class IdsyncSettings(BaseSettings):

@@ -13,6 +13,7 @@ from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.settings import load_settings
 from idsync_core.store import JournalEntry, ResourceLink
+from idsync_fakes.quarantine import let_quarantine_pass
 from idsync_fakes.world import World
 
 
@@ -66,11 +67,17 @@ def test_crash_after_the_post_is_settled_as_posted(linked: Runtime, world: World
     assert entry is not None and entry.status == "posted"
 
 
-def test_crash_before_the_post_posts_once_under_the_same_key(linked: Runtime,
-                                                             world: World) -> None:
+def test_no_sign_of_the_post_waits_out_the_quarantine_then_posts_once(linked: Runtime,
+                                                                      world: World) -> None:
     key = crash_after_journaling(linked, post_landed=False, with_marker=True)
     link = linked.store.resource_link("ingram", "S-1:CFQ7TTC0LH16")
     assert link is not None
+    waiting = linking.reconcile(linked, Reader(linked), link, origin="sync")
+    assert waiting.status == "waiting" and waiting.postings == []  # it may still land
+    assert world.psa()["postings"] == []
+    entry = linked.store.journal_entry(key)
+    assert entry is not None and entry.status == "pending"
+    assert let_quarantine_pass(world.db_url) == 1
     result = linking.reconcile(linked, Reader(linked), link, origin="sync")
     assert [p.status for p in result.postings] == ["posted"]
     assert result.postings[0].change.adjustment.idempotency_key == key
@@ -87,6 +94,8 @@ def test_someone_else_changed_the_line_meanwhile(linked: Runtime, world: World) 
                               "delta": "3", "effective_date": "2026-11-01"}])
     link = linked.store.resource_link("ingram", "S-1:CFQ7TTC0LH16")
     assert link is not None
+    assert linking.reconcile(linked, Reader(linked), link, origin="sync").postings == []
+    let_quarantine_pass(world.db_url)
     result = linking.reconcile(linked, Reader(linked), link, origin="sync")
     entry = linked.store.journal_entry(key)
     assert entry is not None and entry.status == "superseded"

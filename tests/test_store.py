@@ -10,6 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from alembic import command
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import StatementError
 
@@ -22,17 +23,16 @@ from idsync_core.store import (
     Store,
     SubscriptionLink,
 )
-from idsync_core.store.migrate import current_revision, head_revision
+from idsync_core.store.migrate import alembic_config, current_revision, head_revision
 
 POSTGRES = os.environ.get("IDSYNC_TEST_POSTGRES_URL")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database on SQLite and (in CI) PostgreSQL."""
     if request.param == "sqlite":
-        s = Store(f"sqlite:///{tmp_path / 'deep' / 'dir' / 'idsync.db'}")
-        yield s
-        s.close()
+        yield f"sqlite:///{tmp_path / 'deep' / 'dir' / 'idsync.db'}"
         return
     if not POSTGRES:
         pytest.skip("set IDSYNC_TEST_POSTGRES_URL to a PostgreSQL URL (.ci/run does)")
@@ -40,12 +40,17 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
     admin = create_engine(POSTGRES, isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.execute(text(f'CREATE DATABASE "{name}"'))
-    s = Store(POSTGRES.rsplit("/", 1)[0] + f"/{name}")
-    yield s
-    s.close()
+    yield POSTGRES.rsplit("/", 1)[0] + f"/{name}"
     with admin.connect() as c:
         c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    s = Store(database_url)
+    yield s
+    s.close()
 
 
 def company(store: Store, account: str = "A-1") -> CompanyLink:
@@ -70,9 +75,53 @@ def resource(store: Store, parent: SubscriptionLink, res: str = "R-1",
 
 
 def test_schema_is_versioned_and_reopening_is_a_no_op(store: Store) -> None:
-    assert current_revision(store.engine) == head_revision(store.engine) == "0001"
+    head = head_revision(store.engine)
+    assert head is not None and current_revision(store.engine) == head
     Store(store.url).close()  # a second open migrates nothing and keeps the data
-    assert current_revision(store.engine) == "0001"
+    assert current_revision(store.engine) == head
+
+
+def test_a_store_of_the_first_schema_is_upgraded_in_place_with_its_data(
+        database_url: str) -> None:
+    if database_url.startswith("sqlite:///"):
+        Path(database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True)
+    engine = create_engine(database_url)
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+        connection.execute(text(
+            "INSERT INTO company_links (id, provider, account_id, account_name, "
+            "psa_company_id, psa_company_name, created_at) VALUES "
+            "(1, 'ingram', 'A-1', 'Contoso', '250', 'Contoso Ltd', '2026-11-01 10:00:00')"))
+        connection.execute(text(
+            "INSERT INTO subscription_links (id, company_link_id, provider, subscription_id, "
+            "subscription_name, agreement_id, agreement_name, created_at) VALUES "
+            "(1, 1, 'ingram', 'S-1', 'M365', '871', 'Contoso M365', '2026-11-01 10:00:00')"))
+        connection.execute(text(
+            "INSERT INTO resource_links (id, subscription_link_id, provider, resource_id, "
+            "resource_name, agreement_id, catalog_item_id, catalog_item_name, last_quantity, "
+            "created_at) VALUES (1, 1, 'ingram', 'S-1:X', 'Exchange', '871', '812', "
+            "'Exchange Online', '8', '2026-11-01 10:00:00')"))
+        connection.execute(text(
+            "INSERT INTO journal (id, key, resource_link_id, origin, provider, account_id, "
+            "subscription_id, resource_id, psa_company_id, agreement_id, catalog_item_id, "
+            "from_quantity, delta, target_quantity, effective_date, unit_price, unit_cost, "
+            "status, request, attempts, created_at, updated_at) VALUES (1, 'k-0001-old', 1, "
+            "'link', 'ingram', 'A-1', 'S-1', 'S-1:X', '250', '871', '812', '0', '8', '8', "
+            "'2026-11-01', '4.80', '4.00', 'posted', '{}', 1, '2026-11-01 10:00:00', "
+            "'2026-11-01 10:00:00')"))
+    engine.dispose()
+    upgraded = Store(database_url)
+    try:
+        assert current_revision(upgraded.engine) == head_revision(upgraded.engine)
+        entry = upgraded.journal_entry("k-0001-old")
+        assert entry is not None and entry.status == "posted" and entry.compensates is None
+        assert (entry.delta, entry.unit_price) == (Decimal(8), Decimal("4.80"))
+        link = upgraded.resource_link("ingram", "S-1:X")
+        assert link is not None and link.last_quantity == Decimal(8)
+    finally:
+        upgraded.close()
 
 
 def test_one_active_link_per_provider_object_and_unlink_keeps_history(store: Store) -> None:
@@ -166,5 +215,9 @@ def test_run_snapshot_reads_every_link_in_a_few_queries(store: Store) -> None:
     assert snapshot.subscription_links[link.subscription_link_id].agreement_id == "871"
     setting = snapshot.price_source("link", str(link.id))
     assert setting is not None and setting.markup_percent == Decimal("12.5")
-    assert (snapshot.posted[link.id], snapshot.unsettled[link.id]) == (2, 1)
+    pending = store.journal_entry("d")
+    assert pending is not None
+    assert snapshot.posted[link.id] == 2
+    assert snapshot.unsettled[link.id].replace(tzinfo=None) == \
+        pending.updated_at.replace(tzinfo=None)  # waiting since its attempt
     assert snapshot.failed == {link.id}

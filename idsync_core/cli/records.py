@@ -6,6 +6,8 @@ import typer
 
 from idsync_core.cli.context import runtime
 from idsync_core.cli.output import table
+from idsync_core.engine.posting import as_utc, waiting_note
+from idsync_core.store import JournalEntry
 
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 
@@ -40,20 +42,34 @@ def log(
     """The adjustments log: every posting IDSync intended, with its outcome."""
     statuses = ("failed", "unknown", "pending") if failed else None
     rows = [
-        {"id": e.key, "name": f"{e.resource_id} → {e.catalog_item_id}", "key": e.key,
-         "status": e.status, "origin": e.origin, "provider": e.provider,
-         "account_id": e.account_id, "subscription_id": e.subscription_id,
-         "resource_id": e.resource_id, "psa_company_id": e.psa_company_id,
-         "agreement_id": e.agreement_id, "catalog_item_id": e.catalog_item_id,
-         "delta": e.delta, "from_quantity": e.from_quantity,
-         "target_quantity": e.target_quantity, "effective_date": e.effective_date,
-         "unit_price": e.unit_price, "unit_cost": e.unit_cost,
-         "psa_record_id": e.psa_record_id, "attempts": e.attempts, "error": e.error,
-         "created_at": e.created_at, "updated_at": e.updated_at}
+        {**_entry_record(e), "note": _note(e)}
         for e in runtime().store.journal_entries(statuses, limit=limit)
     ]
     table(rows, ["updated_at", "status", "resource_id", "agreement_id", "catalog_item_id",
                  "delta", "effective_date", "unit_price", "unit_cost", "psa_record_id",
-                 "error"], as_json=as_json,
+                 "note"], as_json=as_json,
           title="Failure log" if failed else "Adjustments log",
           empty="no failed posting" if failed else "nothing posted yet")
+
+
+def _note(entry: JournalEntry) -> str | None:
+    """What a person needs to read about an entry: the wait for its outcome, else its error."""
+    if entry.status in ("pending", "unknown"):
+        note = waiting_note(entry.updated_at)
+        return f"{note}: {entry.error}" if entry.error else note
+    return entry.error
+
+
+def _entry_record(e: JournalEntry) -> dict[str, object]:
+    return {"id": e.key, "name": f"{e.resource_id} → {e.catalog_item_id}", "key": e.key,
+            "status": e.status, "origin": e.origin, "provider": e.provider,
+            "account_id": e.account_id, "subscription_id": e.subscription_id,
+            "resource_id": e.resource_id, "psa_company_id": e.psa_company_id,
+            "agreement_id": e.agreement_id, "catalog_item_id": e.catalog_item_id,
+            "delta": e.delta, "from_quantity": e.from_quantity,
+            "target_quantity": e.target_quantity, "effective_date": e.effective_date,
+            "unit_price": e.unit_price, "unit_cost": e.unit_cost,
+            "psa_record_id": e.psa_record_id, "attempts": e.attempts, "error": e.error,
+            "waiting_since": as_utc(e.updated_at) if e.status in ("pending", "unknown") else None,
+            "compensates": e.compensates,
+            "created_at": e.created_at, "updated_at": e.updated_at}

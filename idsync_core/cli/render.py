@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from idsync_core.cli.output import cell, err, money, out, print_json
+from idsync_core.engine.posting import waiting_note
 from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import PartialFailure
 
@@ -25,6 +26,18 @@ def outcome_record(result: LinkOutcome) -> dict[str, Any]:
         "terminated": plan.terminated,
         "price_source": plan.pricing.source if plan.pricing else None,
         "problem": plan.problem,
+        "waiting_since": plan.waiting_since,
+        "undo": [
+            {
+                "key": u.adjustment.idempotency_key,
+                "duplicate_of": u.undoes.key if u.undoes else None,
+                "record_id": u.undoes.record_id if u.undoes else None,
+                "delta": u.adjustment.delta,
+                "effective_date": u.adjustment.effective_date,
+                "status": _status_of(result, u.adjustment.idempotency_key),
+            }
+            for u in plan.undo
+        ],
         "changes": [
             {
                 "key": c.adjustment.idempotency_key,
@@ -42,6 +55,8 @@ def outcome_record(result: LinkOutcome) -> dict[str, Any]:
 
 
 def _status_of(result: LinkOutcome, key: str) -> str:
+    if result.plan.waiting_since is not None:
+        return "waiting for an earlier posting"
     if result.dry_run:
         return "would post"
     for posting in result.postings:
@@ -64,11 +79,20 @@ def render_reconcile(result: LinkOutcome, *, as_json: bool) -> None:
                       f"{link.agreement_id}.")
         if plan.problem:
             err.print(f"[yellow]not reconciled:[/yellow] {plan.problem}")
+        elif plan.waiting_since is not None:
+            err.print(f"[yellow]not reconciled:[/yellow] {waiting_note(plan.waiting_since)}; "
+                      "nothing more is posted for it until the PSA shows it")
         else:
             where = "terminated at" if plan.terminated else "at"
             out.print(f"{cell(plan.desired)} x {link.resource_name} {where} {link.provider}, "
                       f"{cell(plan.actual)} on the PSA.")
-            if not plan.changes:
+            for undo in plan.undo:
+                assert undo.undoes is not None
+                out.print(f"  → undo record {undo.undoes.record_id} ({abs(undo.adjustment.delta)} "
+                          f"units from {undo.adjustment.effective_date}), a duplicate of an "
+                          f"earlier posting: "
+                          f"{_status_of(result, undo.adjustment.idempotency_key)}")
+            if not plan.changes and not plan.undo:
                 out.print("Already equal: nothing to post.")
             for change in plan.changes:
                 a = change.adjustment
@@ -80,6 +104,12 @@ def render_reconcile(result: LinkOutcome, *, as_json: bool) -> None:
                           f"[{plan.pricing.source if plan.pricing else '?'}]: {status}")
         for posting in failed:
             err.print(f"[red]failed:[/red] {posting.error}")
+    if any(p.status in ("unknown", "pending") for p in failed) or (
+            plan.waiting_since is not None and not result.dry_run):
+        raise PartialFailure("the PSA did not confirm the posting; nothing more is posted for "
+                             "this line until it shows there or the quarantine ([sync] "
+                             "unknown_outcome_wait) is over",
+                             hint="the next sync re-reads it; `idsync log --failed` lists it")
     if failed:
         raise PartialFailure(f"{len(failed)} posting(s) did not go through; they are in the "
-                             "failure log", hint="see `idsync log --failed`")
+                             "failure log", hint="see `idsync log --failed`, then `idsync retry`")

@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from idsync_core.cli.context import runtime
 from idsync_core.cli.output import err, out, print_json, table, to_jsonable
 from idsync_core.cli.render import outcome_record
+from idsync_core.engine.posting import waiting_note
 from idsync_core.engine.report import PlanReport, build_report
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
@@ -63,8 +64,14 @@ def report_record(report: PlanReport) -> dict[str, Any]:
                    "catalog_item_id": p.link.catalog_item_id,
                    "idsync_left": p.link.last_quantity, "psa_now": p.actual_next}
                   for p in report.drift],
+        "duplicates": report.duplicates,
         "price_differences": report.price_differences,
     }
+
+
+def planned_keys(links: list[dict[str, Any]]) -> set[str]:
+    """Every posting a saved or shown plan holds: undoing duplicates, then the changes."""
+    return {c["key"] for link in links for c in link.get("undo", []) + link["changes"]}
 
 
 def signed(quantity: str) -> str:
@@ -74,9 +81,11 @@ def signed(quantity: str) -> str:
 def print_report(record: dict[str, Any]) -> None:
     rows = [{"resource": f"{r['resource_id']} ({r['resource_name']})",
              "provider": r["provider_quantity"], "psa": r["psa_quantity"],
-             "changes": ", ".join(f"{signed(c['delta'])} from {c['effective_date']} at "
-                                  f"{c['unit_price']}" for c in r["changes"]) or None,
-             "note": r["problem"]}
+             "changes": ", ".join([f"undo duplicate {u['record_id']}" for u in r["undo"]] + [
+                 f"{signed(c['delta'])} from {c['effective_date']} at {c['unit_price']}"
+                 for c in r["changes"]]) or None,
+             "note": r["problem"] or (waiting_note(datetime.fromisoformat(r["waiting_since"]))
+                                      if r["waiting_since"] else None)}
             for r in to_jsonable(record["links"])]
     table(rows, ["resource", "provider", "psa", "changes", "note"], as_json=False,
           title=f"Plan for {record['today']}", empty="no linked resource")
@@ -86,6 +95,8 @@ def print_report(record: dict[str, Any]) -> None:
                                                                  "subscription_id"]),
                 ("drift", "Changed in the PSA by hand", ["resource_id", "agreement_id",
                                                         "idsync_left", "psa_now"]),
+                ("duplicates", "IDSync's own duplicates (undone by the next sync)", [
+                    "resource_id", "agreement_id", "record_id", "quantity", "effective_date"]),
                 ("price_differences", "Price source ≠ PSA line", [
                     "resource_id", "price_source", "source_price", "psa_price",
                     "source_cost", "psa_cost"]),
@@ -142,37 +153,81 @@ def run_with_progress(run: Callable[[Callable[[LinkOutcome], None] | None], Sync
 
 
 def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
+    """Print what a run did; raise what its exit code must say (6: it stopped on an API that
+    cannot be reached or throttles past the wait; 7: some links are not equal yet)."""
     counts = summary.counts()
     record = {"posted": counts["posted"], "unchanged": counts["unchanged"],
-              "failed": counts["failed"], "skipped": counts["skipped"],
-              "planned": counts["planned"], "settled_from_earlier_runs": summary.settled,
-              "stopped": summary.stopped,
+              "failed": counts["failed"], "waiting": counts["waiting"],
+              "skipped": counts["skipped"], "planned": counts["planned"],
+              "settled_from_earlier_runs": summary.settled, "stopped": summary.stopped,
+              "aborted": summary.aborted.message if summary.aborted else None,
               "links": [outcome_record(o) for o in summary.outcomes]}
     if as_json:
         print_json(record)
     else:
         rows = [{"resource": f"{o.plan.link.resource_id} ({o.plan.link.resource_name})",
                  "provider": o.plan.desired, "psa": o.plan.actual,
-                 "changes": ", ".join(f"{c.adjustment.delta:+} from "
-                                      f"{c.adjustment.effective_date}"
-                                      for c in o.plan.changes) or None,
-                 "status": o.status, "note": o.plan.problem or o.skipped_reason}
+                 "changes": ", ".join([f"undo duplicate {u.undoes.record_id}" for u in
+                                       o.plan.undo if u.undoes] +
+                                      [f"{c.adjustment.delta:+} from "
+                                       f"{c.adjustment.effective_date}"
+                                       for c in o.plan.changes]) or None,
+                 "status": o.status, "note": note_of(o)}
                 for o in summary.outcomes if o.status != "unchanged"]
         table(rows, ["resource", "provider", "psa", "changes", "status", "note"],
               as_json=False, title=title, empty="every linked line already equals the provider")
         out.print(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
-                                                         "skipped")))
+                                                         "waiting", "skipped")))
     for outcome in summary.outcomes:
         if outcome.plan.read_failed:
             err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: "
                       f"{outcome.plan.problem}")
         for posting in outcome.postings:
-            if posting.status != "posted":
+            if posting.status not in ("posted", "unknown", "pending"):
                 err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: {posting.error}")
-    if counts["failed"]:
-        raise PartialFailure(f"{counts['failed']} link(s) could not be brought equal; they "
-                             "are in the failure log and are retried by the next sync",
-                             hint="see `idsync log --failed`, then `idsync retry`")
+    if summary.aborted is not None:
+        raise summary.aborted
+    failure = partial_failure(summary)
+    if failure is not None:
+        raise failure
+
+
+def note_of(outcome: LinkOutcome) -> str | None:
+    if outcome.plan.problem or outcome.skipped_reason:
+        return outcome.plan.problem or outcome.skipped_reason
+    if outcome.plan.waiting_since is not None:
+        return waiting_note(outcome.plan.waiting_since)
+    if outcome.status == "waiting":
+        return "the PSA did not answer the posting; " + waiting_note(datetime.now(UTC))
+    return None
+
+
+def partial_failure(summary: SyncSummary) -> PartialFailure | None:
+    """Exit 7, saying what was not done and what to run — the failure log only where the
+    postings are in it: links that could not be read, or that wait for an earlier posting's
+    outcome, are not failed postings."""
+    refused = [o for o in summary.outcomes if not o.plan.read_failed
+               and any(p.status not in ("posted", "unknown", "pending") for p in o.postings)]
+    unread = [o for o in summary.outcomes if o.plan.read_failed]
+    waiting = [o for o in summary.outcomes if o.status == "waiting"]
+    parts: list[str] = []
+    hints: list[str] = []
+    if refused:
+        parts.append(f"{len(refused)} link(s) had a posting refused or failed; it is in the "
+                     "failure log and is retried by the next sync")
+        hints.append("see `idsync log --failed`, then `idsync retry`")
+    if unread:
+        parts.append(f"{len(unread)} link(s) could not be read ({unread[0].plan.problem}); "
+                     "nothing was posted for them")
+        hints.append("run `idsync sync` again once the API answers")
+    if waiting:
+        parts.append(f"{len(waiting)} link(s) wait for the outcome of an earlier posting: the "
+                     "PSA may still apply it, so nothing more is posted for them until it shows "
+                     "there or the quarantine ([sync] unknown_outcome_wait) is over")
+        hints.append("the next sync re-reads them; `idsync log --failed` lists them")
+    if not parts:
+        return None
+    return PartialFailure("; ".join(parts), hint="; ".join(hints))
 
 
 def one_run(rt: Runtime, *, dry_run: bool, as_json: bool, stop: threading.Event,
@@ -202,7 +257,7 @@ def sync(
             if not dry_run and not yes and sys.stdin.isatty() and interval is None:
                 record = report_record(build_report(rt))
                 print_report(record)
-                only_keys = {c["key"] for link in record["links"] for c in link["changes"]}
+                only_keys = planned_keys(record["links"])
                 if not only_keys:
                     out.print("Nothing to post.")
                     return
@@ -226,8 +281,9 @@ def apply(
     """Post a saved plan; both sides are re-read and changes that no longer hold are skipped."""
     try:
         saved = json.loads(plan_file.read_text())
-        keys = {c["key"] for link in saved["links"] for c in link["changes"]}
-        link_ids = {link["link_id"] for link in saved["links"] if link["changes"]}
+        keys = planned_keys(saved["links"])
+        link_ids = {link["link_id"] for link in saved["links"]
+                    if link["changes"] or link.get("undo")}
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ConfigurationError(f"{plan_file} is not a plan saved by `idsync plan --out`: "
                                  f"{exc}") from None

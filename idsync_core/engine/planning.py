@@ -16,14 +16,21 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from idsync_core.engine import pricing
 from idsync_core.engine.dates import decrease_date
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
-from idsync_core.models import Adjustment, Agreement, Resource, Subscription
+from idsync_core.models import (
+    Adjustment,
+    Agreement,
+    AgreementLine,
+    MarkedRecord,
+    Resource,
+    Subscription,
+)
 from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
 
 ZERO = Decimal(0)
@@ -33,6 +40,9 @@ ZERO = Decimal(0)
 class PlannedChange:
     adjustment: Adjustment
     from_quantity: Decimal
+    undoes: MarkedRecord | None = None
+    """Set on a compensation: the duplicate record it makes bill nothing (see
+    :func:`duplicates_of`)."""
 
 
 @dataclass
@@ -53,9 +63,14 @@ class LinePlan:
     line_price: Decimal | None = None
     line_cost: Decimal | None = None
     changes: list[PlannedChange] = field(default_factory=list)
+    undo: list[PlannedChange] = field(default_factory=list)
+    """Compensations for IDSync's own duplicates on the line, posted before ``changes``."""
     problem: str | None = None
     read_failed: bool = False
     """The problem is an API failure while reading (retryable), not a change in the world."""
+    waiting_since: datetime | None = None
+    """An earlier posting of this link has no known outcome yet (since then): nothing is posted
+    for it until the PSA shows that posting or its quarantine is over (see :mod:`posting`)."""
 
     @property
     def terminated(self) -> bool:
@@ -69,6 +84,24 @@ def idempotency_key(link: ResourceLink, effective: date, from_quantity: Decimal,
              effective.isoformat(), _canonical(from_quantity), _canonical(target),
              str(landed_before)]
     return hashlib.sha256("|".join(parts).encode()).hexdigest()[:32]
+
+
+def duplicates_of(line: AgreementLine | None) -> list[MarkedRecord]:
+    """The records that repeat an IDSync posting on the line: every record after the first
+    (oldest) one carrying the same marker. Such a record is a write that landed after the change
+    had been posted again; it is undone, never taken for a hand-made change."""
+    seen: set[str] = set()
+    extra = []
+    for record in line.marked if line else []:
+        if record.key in seen:
+            extra.append(record)
+        seen.add(record.key)
+    return extra
+
+
+def undo_key(record: MarkedRecord) -> str:
+    """Deterministic key of the compensation that undoes one duplicate record."""
+    return hashlib.sha256(f"undo|{record.key}|{record.record_id}".encode()).hexdigest()[:32]
 
 
 def _canonical(quantity: Decimal) -> str:
@@ -118,11 +151,14 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
     plan.next_date = decrease_date(plan.agreement, today, runtime.settings.sync.decrease_effective)
     lines_today = reader.lines(link.agreement_id, today)
     line = lines_today.get(link.catalog_item_id)
-    plan.actual = line.quantity if line else ZERO
+    duplicates = duplicates_of(line)
+    plan.actual = _net(line, duplicates, today)
     if line is not None:
         plan.line_price, plan.line_cost = line.unit_price, line.unit_cost
     next_line = reader.lines(link.agreement_id, plan.next_date).get(link.catalog_item_id)
-    plan.actual_next = next_line.quantity if next_line else ZERO
+    plan.actual_next = _net(next_line, duplicates, plan.next_date)
+    plan.undo = [_undo(reader, link, record) for record in duplicates
+                 if record.effective_date is not None]
 
     setting = price_setting or pricing.effective_setting(
         reader.snapshot.price_source, link_id=link.id, agreement_id=link.agreement_id,
@@ -151,3 +187,23 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
         )
         plan.changes.append(PlannedChange(adjustment, before))
     return plan
+
+
+def _net(line: AgreementLine | None, duplicates: list[MarkedRecord], day: date) -> Decimal:
+    """The line's quantity on ``day`` without IDSync's own duplicates: what it bills once they
+    are undone, and what every change is planned from."""
+    quantity = line.quantity if line else ZERO
+    return quantity - sum((d.quantity for d in duplicates if d.active_on(day)), ZERO)
+
+
+def _undo(reader: Reader, link: ResourceLink, record: MarkedRecord) -> PlannedChange:
+    """The compensation for one duplicate: it stops billing from its own effective date."""
+    assert record.effective_date is not None
+    line = reader.lines(link.agreement_id, record.effective_date).get(link.catalog_item_id)
+    before = line.quantity if line else ZERO
+    adjustment = Adjustment(
+        agreement_id=link.agreement_id, catalog_item_id=link.catalog_item_id,
+        delta=-record.quantity, target_quantity=before - record.quantity,
+        effective_date=record.effective_date, idempotency_key=undo_key(record),
+        description=f"undo duplicate record {record.record_id} of posting {record.key}")
+    return PlannedChange(adjustment, before, undoes=record)

@@ -2,8 +2,9 @@
 
 Besides the changes per link it reports revenue not billed (seat resources on linked
 subscriptions that are not linked), links whose provider or PSA object disappeared, terminated
-subscriptions, lines changed in the PSA by hand since IDSync last left them (drift), and prices
-that differ between the price source and the PSA line.
+subscriptions, lines changed in the PSA by hand since IDSync last left them (drift), IDSync's own
+duplicates (a write that landed after it had been posted again; undone by the next sync), and
+prices that differ between the price source and the PSA line.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import date
 from typing import Any
 
 from idsync_core.engine.planning import LinePlan
+from idsync_core.engine.posting import RUN_STOPPERS
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, plan_one, run_links
@@ -35,9 +37,23 @@ class PlanReport:
 
     @property
     def drift(self) -> list[LinePlan]:
-        """Lines whose PSA quantity is not what IDSync left it at (changed by hand)."""
+        """Lines whose PSA quantity is not what IDSync left it at (changed by hand).
+
+        Quantities are counted without IDSync's own duplicates (:attr:`duplicates`): a write
+        that landed twice is IDSync's doing, not someone's hand.
+        """
         return [p for p in self.plans if p.link.last_quantity is not None
                 and p.actual_next is not None and p.actual_next != p.link.last_quantity]
+
+    @property
+    def duplicates(self) -> list[dict[str, Any]]:
+        """IDSync's own duplicates: records that repeat a posting's marker (undone by a sync)."""
+        return [{"resource_id": plan.link.resource_id, "agreement_id": plan.link.agreement_id,
+                 "catalog_item_id": plan.link.catalog_item_id, "key": undo.undoes.key,
+                 "record_id": undo.undoes.record_id, "quantity": undo.undoes.quantity,
+                 "effective_date": undo.undoes.effective_date,
+                 "undo_key": undo.adjustment.idempotency_key}
+                for plan in self.plans for undo in plan.undo if undo.undoes is not None]
 
     @property
     def price_differences(self) -> list[dict[str, Any]]:
@@ -62,6 +78,8 @@ def unlinked_resources(runtime: Runtime, reader: Reader) -> list[dict[str, Any]]
     for sub_link in runtime.store.active_subscription_links():
         try:
             resources = reader.resources(sub_link.provider, sub_link.subscription_id)
+        except RUN_STOPPERS:
+            raise
         except IdsyncError:
             continue  # the subscription's own problem is reported with its links
         for resource in resources.values():
@@ -77,9 +95,11 @@ def unlinked_resources(runtime: Runtime, reader: Reader) -> list[dict[str, Any]]
 def build_report(runtime: Runtime) -> PlanReport:
     """Plan every link (read-only: nothing is posted, no lock is taken)."""
     reader = Reader(runtime)
-    outcomes, _ = run_links(runtime, runtime.store.active_resource_links(),
-                            lambda reader, link: LinkOutcome(plan_one(runtime, reader, link),
-                                                             dry_run=True), reader=reader)
-    report = PlanReport(runtime.today, [o.plan for o in outcomes])
+    run = run_links(runtime, runtime.store.active_resource_links(),
+                    lambda reader, link: LinkOutcome(plan_one(runtime, reader, link),
+                                                     dry_run=True), reader=reader)
+    if run.aborted is not None:
+        raise run.aborted
+    report = PlanReport(runtime.today, [o.plan for o in run.outcomes])
     report.unlinked_resources = unlinked_resources(runtime, reader)
     return report

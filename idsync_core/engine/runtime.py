@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import date
+from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 
+from idsync_core.durations import format_duration
 from idsync_core.errors import ConfigurationError, NotFoundError
 from idsync_core.plugins import (
     PluginInfo,
@@ -49,6 +50,42 @@ class Runtime:
     @cached_property
     def plugins(self) -> dict[str, PluginInfo]:
         return discover_plugins()
+
+    @cached_property
+    def unknown_outcome_wait(self) -> timedelta:
+        """``[sync] unknown_outcome_wait``, checked against the connections' request timeouts.
+
+        A write the client gave up on can still land while the server holds it; the quarantine
+        must outlast any request by far, or a re-post could overtake the held write.
+        """
+        wait = self.settings.sync.unknown_outcome_wait
+        timeouts = self.request_timeouts()
+        if timeouts:
+            section, longest = max(timeouts.items(), key=lambda item: item[1])
+            if wait.total_seconds() < 2 * longest:
+                minimum = format_duration(timedelta(seconds=int(2 * longest + 0.999)))
+                raise ConfigurationError(
+                    f"[sync] unknown_outcome_wait = {format_duration(wait)!r} is shorter than "
+                    f"twice the longest request timeout ({longest:g} s, [{section}] timeout)",
+                    hint=f"set unknown_outcome_wait to at least {minimum!r} (default 15m)")
+        return wait
+
+    def request_timeouts(self) -> dict[str, float]:
+        """Seconds per request of each configured connection whose connector has a ``timeout``
+        setting (as given, else the connector's default), by settings table."""
+        tables = {"psa": self.settings.psa, **{f"providers.{name}": table for name, table
+                                                in self.settings.providers.items()}}
+        found: dict[str, float] = {}
+        for section, raw in tables.items():
+            info = self.plugins.get(str(raw.get("plugin")))
+            field = info.settings_model.model_fields.get("timeout") if info else None
+            if field is None:
+                continue
+            try:
+                found[section] = float(raw.get("timeout", field.default))
+            except (TypeError, ValueError):
+                continue  # the connector's own validation names the bad value when it opens
+        return found
 
     @cached_property
     def store(self) -> Store:

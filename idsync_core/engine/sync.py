@@ -4,13 +4,15 @@ One run holds the store's ``sync`` lock (two runs never post for one tenant at o
 settles whatever an earlier run left pending, then plans and posts the links concurrently
 (``[sync] concurrency`` threads; each connector's client keeps within its API's budget). A link
 that cannot be planned (its provider object disappeared, an API failed) is reported and skipped;
-the others go on. A stop request (SIGTERM, Ctrl-C) lets the links in flight finish — their
-postings are journaled — and starts no new one.
+the others go on. A link whose earlier posting has no known outcome yet waits (nothing is
+posted for it). A stop request (SIGTERM, Ctrl-C) lets the links in flight finish — their
+postings are journaled — and starts no new one. An API that cannot be reached at all, or that
+throttles past the wait IDSync accepts, stops the run the same way at its first sign
+(:data:`posting.RUN_STOPPERS`): the error is reported once, not once per link.
 """
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -18,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from idsync_core.engine.planning import LinePlan, plan_link
-from idsync_core.engine.posting import PostingResult, post_change, resolve_open
+from idsync_core.engine.posting import RUN_STOPPERS, PostingResult, post_change, resolve_open
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ApiError, ConfigurationError, IdsyncError
@@ -35,17 +37,21 @@ class LinkOutcome:
 
     @property
     def status(self) -> str:
-        """posted | unchanged | failed | skipped | planned (dry run).
+        """posted | unchanged | failed | waiting | skipped | planned (dry run).
 
         A link whose reads failed (an API error) counts as failed: it is retried next run and
-        makes the exit code say so. One the world changed under (its provider or PSA object
-        disappeared, a usage-based product) is skipped and reported.
+        makes the exit code say so. One whose earlier posting has no known outcome yet is
+        waiting (nothing is posted for it). One the world changed under (its provider or PSA
+        object disappeared, a usage-based product) is skipped and reported.
         """
         if self.plan.read_failed:
             return "failed"
         if self.plan.problem or self.skipped_reason:
             return "skipped"
-        if not self.plan.changes:
+        if self.plan.waiting_since is not None or any(p.status in ("pending", "unknown")
+                                                      for p in self.postings):
+            return "waiting"
+        if not self.plan.changes and not self.plan.undo:
             return "unchanged"
         if self.dry_run:
             return "planned"
@@ -59,6 +65,8 @@ class SyncSummary:
     outcomes: list[LinkOutcome]
     settled: int = 0
     stopped: bool = False
+    aborted: IdsyncError | None = None
+    """Why the run stopped before every link was done (an API unreachable or throttling)."""
 
     def counts(self) -> Counter[str]:
         return Counter(o.status for o in self.outcomes)
@@ -72,12 +80,14 @@ def plan_one(runtime: Runtime, reader: Reader, link: ResourceLink) -> LinePlan:
     if sub_link is None or company_link is None:
         raise IdsyncError(f"resource link {link.id} has no parent links in the store")
     try:
-        return plan_link(runtime, reader, link, sub_link, company_link)
-    except ConfigurationError:
-        raise  # refused credentials are no problem of one link: the whole run stops
+        plan = plan_link(runtime, reader, link, sub_link, company_link)
+    except (ConfigurationError, *RUN_STOPPERS):
+        raise  # refused credentials, a dead API: no problem of one link, the whole run stops
     except IdsyncError as exc:
-        return LinePlan(link=link, subscription_link=sub_link, company_link=company_link,
+        plan = LinePlan(link=link, subscription_link=sub_link, company_link=company_link,
                         problem=exc.message, read_failed=isinstance(exc, ApiError))
+    plan.waiting_since = reader.snapshot.unsettled.get(link.id) if link.id is not None else None
+    return plan
 
 
 def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, origin: str,
@@ -90,18 +100,17 @@ def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, orig
     """
     plan = plan_one(runtime, reader, link)
     outcome = LinkOutcome(plan, dry_run=dry_run)
-    if plan.problem or dry_run:
-        return outcome
-    if reader.snapshot.unsettled[link.id]:
-        outcome.skipped_reason = ("an earlier posting's outcome is not known yet; it is "
-                                  "settled from the PSA on the next run, before anything else")
+    if plan.problem or dry_run or plan.waiting_since is not None:
         return outcome
     if only_keys is not None and any(c.adjustment.idempotency_key not in only_keys
-                                     for c in plan.changes):
+                                     for c in plan.undo + plan.changes):
         outcome.skipped_reason = "the planned change no longer holds (re-plan and apply again)"
         return outcome
-    for change in plan.changes:
-        outcome.postings.append(post_change(runtime, reader, plan, change, origin=origin))
+    for change in plan.undo + plan.changes:  # a duplicate is undone before anything else
+        posting = post_change(runtime, reader, plan, change, origin=origin)
+        outcome.postings.append(posting)
+        if posting.status != "posted":
+            break  # the changes after it were planned from the line without it
     if not plan.changes:  # equal: write only what changed (most links, most runs: nothing)
         if plan.actual is not None and plan.actual == plan.actual_next \
                 and link.last_quantity != plan.actual:
@@ -112,23 +121,46 @@ def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, orig
     return outcome
 
 
+@dataclass
+class LinksRun:
+    """What :func:`run_links` did: the outcomes, whether a stop request cut it short, and the
+    API failure that stopped it (None when it ran to the end)."""
+
+    outcomes: list[LinkOutcome]
+    stopped: bool
+    aborted: IdsyncError | None = None
+
+
 def run_links(runtime: Runtime, links: Iterable[ResourceLink],
               work: Callable[[Reader, ResourceLink], LinkOutcome], *,
               stop: threading.Event | None = None,
               progress: Callable[[LinkOutcome], None] | None = None,
-              reader: Reader | None = None) -> tuple[list[LinkOutcome], bool]:
-    """Run ``work`` over the links concurrently; return the outcomes and whether it stopped."""
+              reader: Reader | None = None) -> LinksRun:
+    """Run ``work`` over the links concurrently.
+
+    The first :data:`posting.RUN_STOPPERS` failure (an API unreachable, or throttling past the
+    accepted wait) starts no new link, like a stop request; the links in flight finish.
+    """
     reader = reader or Reader(runtime)
     stop = stop or threading.Event()
+    aborted: list[IdsyncError] = []
     links = list(links)
     if links:  # one catalog lookup for the run, not one per product
-        with contextlib.suppress(IdsyncError):  # if it fails, each link reports it
+        try:
             reader.catalog_items(sorted({link.catalog_item_id for link in links}))
+        except RUN_STOPPERS as exc:
+            return LinksRun([], stopped=False, aborted=exc)
+        except IdsyncError:
+            pass  # each link reports it
 
     def one(link: ResourceLink) -> LinkOutcome | None:
-        if stop.is_set():
+        if stop.is_set() or aborted:
             return None
-        outcome = work(reader, link)
+        try:
+            outcome = work(reader, link)
+        except RUN_STOPPERS as exc:
+            aborted.append(exc)
+            return None
         if progress is not None:
             progress(outcome)
         return outcome
@@ -147,7 +179,8 @@ def run_links(runtime: Runtime, links: Iterable[ResourceLink],
                             thread_name_prefix="idsync-link") as pool:
         results = [r for rs in pool.map(group, by_agreement.values()) for r in rs]
     outcomes = [r for r in results if r is not None]
-    return outcomes, len(outcomes) < len(results)
+    return LinksRun(outcomes, stopped=len(outcomes) < len(results) and not aborted,
+                    aborted=aborted[0] if aborted else None)
 
 
 def sync_all(runtime: Runtime, *, dry_run: bool = False, links: list[ResourceLink] | None = None,
@@ -156,12 +189,17 @@ def sync_all(runtime: Runtime, *, dry_run: bool = False, links: list[ResourceLin
              progress: Callable[[LinkOutcome], None] | None = None) -> SyncSummary:
     """One sync run over every active resource link (or the given ones)."""
     runtime.close_connections()  # a run reads both sides afresh
+    if not dry_run:
+        runtime.unknown_outcome_wait  # noqa: B018  (a bad setting stops the run before it posts)
     with runtime.store.lock("sync"):
-        settled = 0 if dry_run else len(resolve_open(runtime, Reader(runtime)))
+        try:
+            settled = 0 if dry_run else len(resolve_open(runtime, Reader(runtime)))
+        except RUN_STOPPERS as exc:
+            return SyncSummary([], aborted=exc)
         chosen = runtime.store.active_resource_links() if links is None else links
-        outcomes, stopped = run_links(
+        run = run_links(
             runtime, chosen,
             lambda reader, link: reconcile_link(runtime, reader, link, origin=origin,
                                                 dry_run=dry_run, only_keys=only_keys),
             stop=stop, progress=progress)
-    return SyncSummary(outcomes, settled, stopped)
+    return SyncSummary(run.outcomes, settled, run.stopped, run.aborted)

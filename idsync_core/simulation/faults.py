@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
-FaultKind = Literal["status", "html", "reset", "delay"]
+FaultKind = Literal["status", "html", "reset", "delay", "hold"]
 
 
 @dataclass
@@ -16,7 +16,10 @@ class Fault:
 
     ``kind``: ``status`` (``status`` with a JSON ``body``), ``html`` (an HTML page, as a
     proxy in front of the API sends), ``reset`` (drop the connection without an answer),
-    ``delay`` (wait ``delay_ms`` then answer normally). ``after_handler=True`` applies the fault
+    ``delay`` (wait ``delay_ms`` then answer normally), ``hold`` (keep the request — its body
+    already read — until :meth:`FaultPlan.release_holds`, or at most ``delay_ms`` when set, then
+    process it: a write the client gave up on lands when the test says so, not when a timer
+    guesses). ``after_handler=True`` applies the fault
     *after* the request was processed (the write happened, the answer is lost), which is how a
     crash between a POST and its reply looks to the client.
     """
@@ -47,9 +50,29 @@ class FaultPlan:
     seed: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _rng: random.Random = field(default_factory=random.Random, repr=False)
+    _gate: threading.Event = field(default_factory=threading.Event, repr=False)
+    held: int = 0
+    """Requests a ``hold`` fault is keeping right now."""
 
     def __post_init__(self) -> None:
         self._rng.seed(self.seed)
+
+    def hold(self, fault: Fault) -> None:
+        """Block (in a worker thread) until the holds are released or ``delay_ms`` passed."""
+        with self._lock:
+            gate = self._gate
+            self.held += 1
+        try:
+            gate.wait(fault.delay_ms / 1000 if fault.delay_ms else None)
+        finally:
+            with self._lock:
+                self.held -= 1
+
+    def release_holds(self) -> None:
+        """Let every held request go on; later holds wait for the next release."""
+        with self._lock:
+            self._gate.set()
+            self._gate = threading.Event()
 
     def add(self, fault: Fault) -> None:
         with self._lock:

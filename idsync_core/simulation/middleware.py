@@ -69,7 +69,9 @@ class SimulatorControls:
 
     def routes(self) -> list[Route]:
         """``/_sim/requests`` (GET the log, DELETE to clear), ``/_sim/faults`` (POST a fault,
-        DELETE all), ``/_sim/config`` (POST latency_ms / fault_rate / rate_limit / rate_window).
+        GET how many requests are held, DELETE all and release the held ones),
+        ``/_sim/faults/release`` (POST: let held requests go on), ``/_sim/config`` (POST
+        latency_ms / fault_rate / rate_limit / rate_window).
         """
 
         async def requests(request: Request) -> Response:
@@ -81,8 +83,16 @@ class SimulatorControls:
         async def faults(request: Request) -> Response:
             if request.method == "DELETE":
                 self.faults.clear()
+                self.faults.release_holds()
                 return Response(status_code=204)
+            if request.method == "GET":
+                return JSONResponse({"held": self.faults.held,
+                                     "scripted": len(self.faults.scripted)})
             self.faults.add(Fault(**await request.json()))
+            return Response(status_code=204)
+
+        async def release(_request: Request) -> Response:
+            self.faults.release_holds()
             return Response(status_code=204)
 
         async def config(request: Request) -> Response:
@@ -98,7 +108,8 @@ class SimulatorControls:
 
         return [
             Route("/_sim/requests", requests, methods=["GET", "DELETE"]),
-            Route("/_sim/faults", faults, methods=["POST", "DELETE"]),
+            Route("/_sim/faults", faults, methods=["GET", "POST", "DELETE"]),
+            Route("/_sim/faults/release", release, methods=["POST"]),
             Route("/_sim/config", config, methods=["POST"]),
         ]
 
@@ -148,6 +159,9 @@ class SimulatorMiddleware:
             fault = controls.faults.take(method, path, after_handler=False)
             if fault is not None and fault.kind == "delay":
                 await asyncio.sleep(fault.delay_ms / 1000)
+                fault = None
+            elif fault is not None and fault.kind == "hold":
+                await asyncio.to_thread(controls.faults.hold, fault)
                 fault = None
             if fault is not None:
                 await _apply_fault(fault, controls, scope, replay, recording_send)

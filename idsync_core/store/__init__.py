@@ -105,7 +105,8 @@ class RunSnapshot:
     company_links: dict[int, CompanyLink]
     price_sources: dict[tuple[str, str], PriceSourceSetting]
     posted: Counter[int]
-    unsettled: Counter[int]
+    unsettled: dict[int, datetime]
+    """Links with a posting whose outcome is not known yet, and since when (its last attempt)."""
     failed: frozenset[int]
 
     def price_source(self, scope: str, scope_id: str) -> PriceSourceSetting | None:
@@ -229,15 +230,20 @@ class Store:
             subs = s.scalars(select(SubscriptionLink).where(SubscriptionLink.removed_at.is_(None)))
             companies = s.scalars(select(CompanyLink).where(CompanyLink.removed_at.is_(None)))
             prices = s.scalars(select(PriceSourceSetting))
-            statuses = s.execute(select(JournalEntry.resource_link_id, JournalEntry.status)).all()
+            statuses = s.execute(select(JournalEntry.resource_link_id, JournalEntry.status,
+                                        JournalEntry.updated_at)).all()
+            unsettled: dict[int, datetime] = {}
+            for link, status, since in statuses:
+                if status in ("pending", "unknown"):
+                    since = since if since.tzinfo else since.replace(tzinfo=UTC)
+                    unsettled[link] = min(since, unsettled.get(link, since))
             return RunSnapshot(
                 subscription_links={link.id: link for link in subs},
                 company_links={link.id: link for link in companies},
                 price_sources={(p.scope, p.scope_id): p for p in prices},
-                posted=Counter(link for link, status in statuses if status == "posted"),
-                unsettled=Counter(link for link, status in statuses
-                                  if status in ("pending", "unknown")),
-                failed=frozenset(link for link, status in statuses if status == "failed"))
+                posted=Counter(link for link, status, _ in statuses if status == "posted"),
+                unsettled=unsettled,
+                failed=frozenset(link for link, status, _ in statuses if status == "failed"))
 
     # -- price sources -----------------------------------------------------------------------
 

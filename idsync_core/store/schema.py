@@ -134,6 +134,9 @@ class JournalEntry(Base):
     status: pending (about to post, or a crash left it), posted, failed (the PSA refused it or
     the API failed; retryable), unknown (the outcome could not be decided; needs a re-read),
     superseded (a re-read showed the change is no longer needed).
+
+    ``compensates``: set on a compensating change, the key of the change whose duplicate record
+    it undid (a write that landed after it had been posted again).
     """
 
     __tablename__ = "journal"
@@ -161,6 +164,7 @@ class JournalEntry(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    compensates: Mapped[str | None] = mapped_column(String(64))
 
 
 class AuditEntry(Base):

@@ -11,7 +11,7 @@ could drift from it), with a stand-in journal instead of a database.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import SimpleNamespace
 from typing import Any, cast
@@ -53,4 +53,6 @@ def engine_settles(connection: PsaConnection, adjustment: Adjustment,
         effective_date=adjustment.effective_date, unit_price=adjustment.unit_price,
         unit_cost=adjustment.unit_cost, status="unknown",
         request=adjustment.model_dump_json(), error=None, created_at=now, updated_at=now)
-    return settle(runtime, Reader(runtime), entry)
+    # A zero quarantine asks what the connector's evidence alone decides (the engine waits
+    # [sync] unknown_outcome_wait before it acts on "not visible").
+    return settle(runtime, Reader(runtime), entry, quarantine=timedelta(0))

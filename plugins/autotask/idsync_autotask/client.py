@@ -124,9 +124,9 @@ class AutotaskClient(AutotaskHttp):
         retry: RetryPolicy | None = None,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
-        timeout: float = 60.0,
     ) -> None:
         self.settings = settings
+        timeout = settings.timeout
         self.guard = ThresholdGuard(settings.threshold_stop_percent, clock=clock, sleep=sleep,
                                     time_scale=settings.time_scale)
         self._zone: Zone | None = None

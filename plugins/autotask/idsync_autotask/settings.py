@@ -42,6 +42,9 @@ class AutotaskSettings(ConnectorSettings):
     zone_lookup_url: BaseUrl = Field(
         default=DEFAULT_ZONE_LOOKUP_URL,
         description="where the zone of `username` is looked up")
+    timeout: float = Field(
+        default=60.0, gt=0, le=300,
+        description="seconds per request (Autotask can be slow to answer large queries)")
     threshold_stop_percent: int = Field(
         default=90, ge=50, le=99,
         description="stop before the tenant's hourly request threshold reaches this percentage")

@@ -122,7 +122,7 @@ class ConnectWise:
         (:class:`idsync_core.caching.OnceCache`)."""
         number = mapping.numeric_id(agreement_id, "agreement")
         additions = self.additions.get(number, lambda: self._read_additions(number))
-        return mapping.lines(agreement_id, additions, as_of)
+        return mapping.lines(agreement_id, additions, as_of, self.settings.marker_field.value)
 
     def _read_additions(self, number: int) -> list[mapping.Addition]:
         additions = [mapping.Addition.of(row) for row in
@@ -167,3 +167,7 @@ class ConnectWise:
     @hookimpl
     def idsync_find_adjustment(self, adjustment: Adjustment) -> PostedAdjustment | None:
         return self.poster.find(adjustment)
+
+    @hookimpl
+    def idsync_undo_duplicate(self, adjustment: Adjustment, record_id: str) -> PostedAdjustment:
+        return self.poster.undo(adjustment, record_id)

@@ -23,6 +23,8 @@ from idsync_core.models import (
     BillingCycle,
     CatalogItem,
     Company,
+    MarkedRecord,
+    marker_key,
 )
 
 Row = dict[str, Any]
@@ -210,13 +212,31 @@ def quantity_on(additions: Iterable[Addition], day: date) -> Decimal:
     return sum((a.quantity for a in additions if a.active_on(day)), Decimal(0))
 
 
-def lines(agreement_id: str, additions: Iterable[Addition], as_of: date) -> list[AgreementLine]:
+def marked(additions: Iterable[Addition], marker_field: str) -> list[MarkedRecord]:
+    """The additions carrying an IDSync marker that still bill something, oldest first: an
+    addition cancelled on (or before) its own effective date never billed and does not count."""
+    found = []
+    for addition in sorted(additions, key=lambda a: a.id):
+        key = marker_key(addition.text(marker_field))
+        voided = addition.cancelled is not None and addition.effective is not None and (
+            addition.cancelled <= addition.effective)
+        if key is None or voided or addition.quantity <= 0:
+            continue
+        found.append(MarkedRecord(key=key, record_id=str(addition.id), quantity=addition.quantity,
+                                  effective_date=addition.effective,
+                                  end_date=addition.cancelled))
+    return found
+
+
+def lines(agreement_id: str, additions: Iterable[Addition], as_of: date,
+          marker_field: str = "description") -> list[AgreementLine]:
     """One line per product ever added, in agreement order, with its quantity as of ``as_of``.
 
     Every addition counts whatever its ``billCustomer`` (free or do-not-bill seats are still
     seats the customer has), so IDSync never adds units the customer already holds. The line's
     id, price and cost are those of the product's first addition by sequence (the "Agreement"
-    price source).
+    price source); ``marked`` lists its additions that carry an IDSync marker in
+    ``marker_field``, so the engine can tell IDSync's own duplicate from a hand-made change.
     """
     by_product: dict[str, list[Addition]] = {}
     for addition in sorted(additions, key=lambda a: a.order):
@@ -235,5 +255,6 @@ def lines(agreement_id: str, additions: Iterable[Addition], as_of: date) -> list
             as_of=as_of,
             unit_price=decimal(first.row.get("unitPrice")),
             unit_cost=decimal(first.row.get("unitCost")),
+            marked=marked(group, marker_field),
         ))
     return result

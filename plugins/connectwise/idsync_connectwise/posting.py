@@ -154,6 +154,29 @@ class Poster:
                             day)
         return PostedAdjustment(record_id=str(record), quantity_after=after)
 
+    def undo(self, adjustment: Adjustment, record_id: str) -> PostedAdjustment:
+        """Make a duplicate addition bill nothing: cancel it from its own effective date, its
+        marker replaced by the compensation's (``adjustment.marker``). Idempotent: an addition
+        that already carries that marker is left alone."""
+        number = numeric_id(adjustment.agreement_id, "agreement")
+        self.additions.forget(number)
+        additions = self.of_product(adjustment, self.agreement_additions(adjustment))
+        record = next((a for a in additions if str(a.id) == record_id), None)
+        if record is None:
+            raise RejectedError(
+                f"addition {record_id} of catalog item {adjustment.catalog_item_id} is not on "
+                f"ConnectWise agreement {adjustment.agreement_id}; nothing was changed",
+                hint="someone changed the agreement meanwhile; the next run re-plans from it")
+        if adjustment.marker not in record.text(self.marker_field):
+            day = record.effective or adjustment.effective_date
+            self._patch(adjustment, record, {
+                "cancelledDate": format_date(day),
+                self.marker_field: with_marker(record.text(self.marker_field),
+                                               adjustment.marker)})
+            additions = self.of_product(adjustment, self.agreement_additions(adjustment))
+        return PostedAdjustment(record_id=record_id,
+                                quantity_after=quantity_on(additions, adjustment.effective_date))
+
     def _catalog_defaults(self, adjustment: Adjustment) -> dict[str, Any]:
         """Price, cost and text of a brand-new addition: the adjustment's, else the catalog's."""
         product = self.catalog(numeric_id(adjustment.catalog_item_id, "catalog item"))

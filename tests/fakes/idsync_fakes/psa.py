@@ -21,7 +21,9 @@ from idsync_core.models import (
     AgreementLine,
     CatalogItem,
     Company,
+    MarkedRecord,
     PostedAdjustment,
+    marker_key,
 )
 from idsync_core.settings import ConnectorSettings
 from idsync_fakes import state
@@ -70,8 +72,9 @@ class FakePsa:
             if post["agreement_id"] != agreement_id:
                 continue
             item = post["catalog_item_id"]
-            counted = Decimal(post["delta"]) if date.fromisoformat(
-                post["effective_date"]) <= as_of else Decimal(0)
+            effective = date.fromisoformat(post["effective_date"])
+            counted = Decimal(post["delta"]) if effective <= as_of and not post.get(
+                "voided") else Decimal(0)
             if item not in lines:
                 lines[item] = AgreementLine(
                     id=f"{agreement_id}:{item}", agreement_id=agreement_id,
@@ -79,6 +82,11 @@ class FakePsa:
                     unit_price=post.get("unit_price"), unit_cost=post.get("unit_cost"))
             else:
                 lines[item].quantity += counted
+            key = marker_key(post.get("marker") or "")
+            if key is not None and not post.get("voided") and Decimal(post["delta"]) > 0:
+                lines[item].marked.append(MarkedRecord(
+                    key=key, record_id=post["id"], quantity=post["delta"],
+                    effective_date=effective))
         return list(lines.values())
 
     @hookimpl
@@ -113,6 +121,20 @@ class FakePsa:
         state.save(self.path, world)
         if failure == "lost_answer":
             raise OutcomeUnknownError("fake PSA: the connection dropped before the answer")
+        after = sum((line.quantity for line in self.idsync_list_lines(
+            adjustment.agreement_id, adjustment.effective_date)
+            if line.catalog_item_id == adjustment.catalog_item_id), Decimal(0))
+        return PostedAdjustment(record_id=record_id, quantity_after=after)
+
+    @hookimpl
+    def idsync_undo_duplicate(self, adjustment: Adjustment, record_id: str) -> PostedAdjustment:
+        """A voided posting counts for nothing from its own effective date (as a ConnectWise
+        addition cancelled on the day it starts)."""
+        world = state.load(self.path)
+        for post in world.get("postings", []):
+            if post["id"] == record_id:
+                post["voided"], post["marker"] = True, adjustment.marker
+        state.save(self.path, world)
         after = sum((line.quantity for line in self.idsync_list_lines(
             adjustment.agreement_id, adjustment.effective_date)
             if line.catalog_item_id == adjustment.catalog_item_id), Decimal(0))

@@ -30,6 +30,7 @@ from idsync_core.plugins import discover_plugins
 from idsync_core.settings import load_settings
 from idsync_core.simulation import ServerThread
 from idsync_core.store import ResourceLink
+from idsync_fakes.quarantine import let_quarantine_pass
 
 TODAY = "2026-11-25"
 
@@ -50,6 +51,14 @@ class SimulatedTenant:
 
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "idsync_core", *args]
+
+    @property
+    def store_url(self) -> str:
+        return f"sqlite:///{self.folder / 'idsync.db'}"
+
+    def let_quarantine_pass(self) -> int:
+        """As if ``[sync] unknown_outcome_wait`` had passed since every open posting."""
+        return let_quarantine_pass(self.store_url)
 
     def runtime(self) -> Runtime:
         settings, path = load_settings(self.config)
@@ -94,6 +103,25 @@ class SimulatedTenant:
         finally:
             rt.close()
 
+    def resource_keys(self) -> dict[int, tuple[str, str] | None]:
+        """link id → (subscription id, SKU) to change its quantity at the provider; None for
+        the links of terminated subscriptions (their quantity is 0 whatever the seat count)."""
+        rt = self.runtime()
+        try:
+            provider = rt.provider("ingram")
+            terminated = {s.id for c in rt.store.active_company_links()
+                          for s in provider.list_subscriptions(c.account_id) if s.terminated}
+            subs = {s.id: s.subscription_id for s in rt.store.active_subscription_links()}
+            keys: dict[int, tuple[str, str] | None] = {}
+            for link in rt.store.active_resource_links():
+                sub_id = subs[link.subscription_link_id]
+                sku = next(r.sku for r in provider.list_resources(sub_id)
+                           if r.id == link.resource_id)
+                keys[link.id] = None if sub_id in terminated else (sub_id, sku)
+            return keys
+        finally:
+            rt.close()
+
     def psa_quantities(self, link: ResourceLink) -> tuple[Decimal, Decimal]:
         """The line's PSA quantity today and on the agreement's next period start."""
         rt = self.runtime()
@@ -113,7 +141,9 @@ class SimulatedTenant:
 
 
 @contextmanager
-def simulated_tenant(psa_plugin: str, folder: Path) -> Iterator[SimulatedTenant]:
+def simulated_tenant(psa_plugin: str, folder: Path, *,
+                     psa_settings: dict[str, Any] | None = None) -> Iterator[SimulatedTenant]:
+    """``psa_settings``: extra keys for the ``[psa]`` table (e.g. a short ``timeout``)."""
     plugins = discover_plugins()
     with ExitStack() as stack:
         provider_sim = plugins["odin"].connector.simulator(None)  # type: ignore[attr-defined]
@@ -121,7 +151,7 @@ def simulated_tenant(psa_plugin: str, folder: Path) -> Iterator[SimulatedTenant]
         provider = stack.enter_context(ServerThread(provider_sim.app))
         psa = stack.enter_context(ServerThread(psa_sim.app))
         config = folder / "idsync.toml"
-        tables = {"psa": psa_sim.connection_settings(psa.url),
+        tables = {"psa": {**psa_sim.connection_settings(psa.url), **(psa_settings or {})},
                   "providers.ingram": provider_sim.connection_settings(provider.url),
                   "store": {"url": f"sqlite:///{folder / 'idsync.db'}"}}
         config.write_text("\n".join(

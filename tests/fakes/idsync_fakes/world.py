@@ -98,7 +98,7 @@ class World:
         return str(sum((Decimal(p["delta"]) for p in self.psa()["postings"]
                         if p["agreement_id"] == agreement_id
                         and p["catalog_item_id"] == catalog_item_id
-                        and p["effective_date"] <= as_of), Decimal(0)))
+                        and p["effective_date"] <= as_of and not p.get("voided")), Decimal(0)))
 
     def env(self) -> dict[str, str]:
         return {"IDSYNC_CONFIG": str(self.config), "IDSYNC_TODAY": TODAY,
