@@ -311,6 +311,22 @@ def test_contract_children(http: httpx.Client) -> None:
     assert "Recurring Service" in block.json()["errors"][0]
 
 
+def test_a_contract_service_updates_only_its_invoice_description(http: httpx.Client) -> None:
+    services = f"{V1}/Contracts/301/Services"
+    patched = http.patch(services, json={"id": 401, "invoiceDescription": "M365 BP",
+                                         "unitPrice": 1.0, "serviceID": 201})
+    assert patched.status_code == 200 and patched.json() == {"itemId": 401}
+    row = http.get(f"{services}/401").json()["item"]
+    assert (row["invoiceDescription"], row["unitPrice"], row["serviceID"]) == (
+        "M365 BP", 26.4, 202)
+    assert http.put(services, json={"id": 401}).status_code == 200
+    assert http.get(f"{services}/401").json()["item"]["invoiceDescription"] is None
+    elsewhere = http.patch(f"{V1}/Contracts/303/Services", json={"id": 401})
+    assert elsewhere.status_code == 500 and elsewhere.json()["errors"]
+    assert http.patch(f"{V1}/ContractServices", json={"id": 401}).status_code == 405
+    assert http.delete(f"{services}").status_code == 405
+
+
 # -- units ----------------------------------------------------------------------------------
 
 def test_adjustment_mid_period_splits_the_period(http: httpx.Client) -> None:

@@ -29,6 +29,7 @@ from idsync_autotask.simulator.filters import (
     Query,
     QueryError,
     fingerprint,
+    lower_keys,
     parse_query,
     project,
     select,
@@ -262,7 +263,8 @@ class AutotaskApi:
 
     def _child(self, request: Request, contract_id: int, rest: list[str],
                body: Any) -> Response:
-        """``/Contracts/{id}/Services|ServiceUnits|ServiceAdjustments[/{childId}]``."""
+        """``/Contracts/{id}/Services|ServiceUnits|ServiceAdjustments[/{childId}]``: GET lists
+        or reads, POST creates, PATCH/PUT update a contract service (the id in the body)."""
         method = request.method
         if self.tenant.get("Contracts", contract_id) is None:
             raise Refused(f"No matching Contracts record found for id {contract_id}.")
@@ -285,6 +287,14 @@ class AutotaskApi:
             return JSONResponse({"items": rows, "pageDetails": {
                 "count": len(rows), "requestCount": 500, "prevPageUrl": None,
                 "nextPageUrl": None}})
+        if method in ("PATCH", "PUT") and table == "contractservices":
+            given = lower_keys(body) if isinstance(body, dict) else {}
+            row = self.tenant.get(entity.name, given.get("id"))
+            if row is None or row["contractID"] != contract_id:
+                raise Refused(f"No matching ContractServices record found for id "
+                              f"{given.get('id')} on contract {contract_id}.")
+            return JSONResponse({"itemId": self.tenant.update(entity, given,
+                                                              replace=method == "PUT")})
         if method == "POST" and isinstance(body, dict) and table != "contractserviceunits":
             values = {**entity.writable(body), "contractID": contract_id}
             if table == "contractservices":

@@ -59,6 +59,8 @@ class Entity:
     can_create: bool = True
     can_update: bool = True
     can_query: bool = True
+    updatable: tuple[str, ...] | None = None
+    """The fields a PATCH or PUT may change (None: every field that is not read-only)."""
     by_lower: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -133,7 +135,11 @@ ENTITIES: dict[str, Entity] = {e.name.lower(): e for e in (
         ID, _f("contractID:integer", required=True), _f("serviceID:integer", required=True),
         _f("unitPrice:decimal"), _f("unitCost:decimal"),
         _f("internalCurrencyUnitPrice:decimal"), _f("internalCurrencyAdjustedPrice:decimal"),
-        _f("invoiceDescription"), _f("internalDescription"), _f("quoteItemID:integer"))),
+        _f("invoiceDescription"), _f("internalDescription"), _f("quoteItemID:integer")),
+        # "On Update(), all fields are Read-Only except for adjustedPrice and invoiceDescription"
+        # (Autotask's entity page); the swagger has no adjustedPrice, so which price field an
+        # update may change is UNCONFIRMED: none, here.
+        updatable=("invoiceDescription",)),
     Entity("ContractServiceUnits", (
         ID, _f("contractID:integer"), _f("contractServiceID:integer"),
         _f("serviceID:integer"), _f("startDate:datetime"), _f("endDate:datetime"),

@@ -158,15 +158,16 @@ class Tenant:
 
     def update(self, entity: Entity, values: dict[str, Any], *, replace: bool) -> int:
         """PATCH (the given fields) or PUT (every field; missing ones become null). Read-only
-        fields are the API's: never taken from the body, never nulled, and the "modified"
-        stamps move to now."""
+        fields (and those the entity does not let an update change) are kept: never taken from
+        the body, never nulled; the "modified" stamps move to now."""
         given = {str(k).lower(): v for k, v in values.items()}
         row = self.get(entity.name, given.get("id"))
         if row is None:
             raise Refused(f"No matching {entity.name} record found for id {given.get('id')}.")
         fresh = self.normalise(entity, values)
         for f in entity.fields:
-            if f.read_only or (not replace and f.name.lower() not in given):
+            kept = f.read_only or (entity.updatable is not None and f.name not in entity.updatable)
+            if kept or (not replace and f.name.lower() not in given):
                 continue
             row[f.name] = fresh[f.name]
         stamp = self._stamp_text()
