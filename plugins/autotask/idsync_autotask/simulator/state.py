@@ -135,9 +135,10 @@ class Tenant:
         """Store a new record; an ``id`` or a stamp given (seeding) is kept, else the next id
         and now are used (the API strips them from clients' bodies: ``Entity.writable``)."""
         row = self.normalise(entity, values)
-        stamp = self._stamp_text()
+        stamp = None  # one moment for every stamp of the record, read only if one is needed
         for f in entity.fields:
             if f.stamp is not None and row[f.name] is None:
+                stamp = stamp or self._stamp_text()
                 row[f.name] = stamp
         missing = [f.name for f in entity.fields
                    if f.required and f.name != "id" and row.get(f.name) is None]
