@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -169,6 +170,39 @@ def test_next_page_url_must_be_posted_with_the_same_body(http: httpx.Client,
     assert third["pageDetails"]["nextPageUrl"] is None
 
 
+def test_the_next_page_may_spell_the_same_query_differently(http: httpx.Client) -> None:
+    first_body = {"filter": [f("gt", "id", 0), f("eq", "isActive", True)],
+                  "IncludeFields": ["companyName", "id"], "MaxRecords": 3}
+    first = http.post(f"{V1}/Companies/query", json=first_body).json()
+    next_url = first["pageDetails"]["nextPageUrl"]
+    same = {"Filter": [{"OP": "EQ", "Field": "ISACTIVE", "Value": True},
+                       {"op": "gt", "field": "Id", "value": "0"}],
+            "includeFields": ["ID", "CompanyName"], "maxRecords": 3}
+    second = http.post(next_url, json=same)
+    assert second.status_code == 200, second.text
+    assert [r["id"] for r in first["items"] + second.json()["items"]] == [
+        101, 102, 103, 104, 105, 106]
+    for different in ({**first_body, "filter": [f("gt", "id", 1), f("eq", "isActive", True)]},
+                      {**first_body, "MaxRecords": 4},
+                      {**first_body, "IncludeFields": ["companyName"]}):
+        refused = http.post(next_url, json=different)
+        assert refused.status_code == 500
+        assert "does not match the original query" in refused.json()["errors"][0]
+
+
+@pytest.mark.parametrize("sim", [{**SEED, "companies": SEED["companies"] + [
+    {"id": 1000 + i, "companyName": f"Filler {i:03d}", "companyType": 1} for i in range(520)]}],
+    indirect=True)
+def test_max_records_left_out_is_the_default_500(http: httpx.Client) -> None:
+    first = http.post(f"{V1}/Companies/query", json={"filter": [f("exist", "id")]}).json()
+    assert len(first["items"]) == 500 and first["pageDetails"]["requestCount"] == 500
+    second = http.post(first["pageDetails"]["nextPageUrl"],
+                       json={"filter": [f("exist", "id")], "MaxRecords": 500})
+    assert second.status_code == 200, second.text
+    assert len(second.json()["items"]) == 528 - 500
+    assert second.json()["pageDetails"]["nextPageUrl"] is None
+
+
 def test_get_queries_page_with_get(http: httpx.Client) -> None:
     search = json.dumps({"filter": [f("exist", "id")], "MaxRecords": 5})
     first = http.get(f"{V1}/Companies/query", params={"search": search}).json()
@@ -201,6 +235,70 @@ def test_items_writes_and_methods(http: httpx.Client) -> None:
     assert {v["label"] for v in period["picklistValues"]} >= {"Monthly", "Yearly"}
 
 
+class Clock:
+    """The simulator's wall clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.moment = datetime(2026, 11, 20, 9, 0, 0, 123000, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def text(self) -> str:
+        return self.moment.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+
+
+@pytest.mark.parametrize(("entity", "body", "created", "modified", "change"), [
+    ("Companies", {"companyName": "Woodgrove Bank", "companyType": 1}, "createDate",
+     "lastTrackedModifiedDateTime", {"phone": "555-0100"}),
+    ("Contracts", {"companyID": 101, "contractName": "Woodgrove", "contractType": 7, "status": 1,
+                   "startDate": "2026-01-01", "endDate": "2026-12-31"}, None,
+     "lastModifiedDateTime", {"description": "renewed"}),
+    ("Services", {"name": "Defender for Business", "unitPrice": 3.0, "periodType": 1,
+                  "billingCodeID": 1}, "createDate", "lastModifiedDate",
+     {"description": "EDR"}),
+])
+def test_the_api_stamps_creation_and_modification_dates(
+        headers: dict[str, str], entity: str, body: dict[str, Any], created: str | None,
+        modified: str, change: dict[str, Any]) -> None:
+    clock = Clock()
+    sim = create_simulator(now=clock)
+    seeded_at = clock.text()
+    with ServerThread(sim.app) as server, httpx.Client(base_url=server.url,
+                                                       headers=headers) as http:
+        def item(item_id: int) -> dict[str, Any]:
+            found: dict[str, Any] = http.get(f"{V1}/{entity}/{item_id}").json()["item"]
+            return found
+
+        def changed_since(stamp: str) -> list[int]:
+            return ids(http, entity, f("gt", modified, stamp))
+
+        clock.moment += timedelta(minutes=5)
+        posted = http.post(f"{V1}/{entity}", json={**body, modified: "2001-01-01T00:00:00",
+                                                   "id": 7})
+        new_id = posted.json()["itemId"]
+        assert new_id != 7
+        row = item(new_id)
+        assert row[modified] == clock.text() and row[modified] > seeded_at
+        if created:
+            assert row[created] == row[modified]
+        assert changed_since(seeded_at) == [new_id]
+
+        creation = clock.text()
+        clock.moment += timedelta(seconds=90)
+        assert http.patch(f"{V1}/{entity}", json={"id": new_id, **change}).status_code == 200
+        assert item(new_id)[modified] == clock.text()
+        assert changed_since(creation) == [new_id]
+        clock.moment += timedelta(seconds=90)
+        assert http.put(f"{V1}/{entity}", json={"id": new_id, **body}).status_code == 200
+        row = item(new_id)
+        assert row[modified] == clock.text()
+        if created:
+            assert row[created] == creation
+    assert all(r[modified] == seeded_at for r in sim.tenant.tables[entity.lower()].values()
+               if r["id"] != new_id)
+
+
 def test_contract_children(http: httpx.Client) -> None:
     services = http.get(f"{V1}/Contracts/303/Services").json()["items"]
     assert [s["id"] for s in services] == [402, 403]
@@ -213,6 +311,22 @@ def test_contract_children(http: httpx.Client) -> None:
     assert "Recurring Service" in block.json()["errors"][0]
 
 
+def test_a_contract_service_updates_only_its_invoice_description(http: httpx.Client) -> None:
+    services = f"{V1}/Contracts/301/Services"
+    patched = http.patch(services, json={"id": 401, "invoiceDescription": "M365 BP",
+                                         "unitPrice": 1.0, "serviceID": 201})
+    assert patched.status_code == 200 and patched.json() == {"itemId": 401}
+    row = http.get(f"{services}/401").json()["item"]
+    assert (row["invoiceDescription"], row["unitPrice"], row["serviceID"]) == (
+        "M365 BP", 26.4, 202)
+    assert http.put(services, json={"id": 401}).status_code == 200
+    assert http.get(f"{services}/401").json()["item"]["invoiceDescription"] is None
+    elsewhere = http.patch(f"{V1}/Contracts/303/Services", json={"id": 401})
+    assert elsewhere.status_code == 500 and elsewhere.json()["errors"]
+    assert http.patch(f"{V1}/ContractServices", json={"id": 401}).status_code == 405
+    assert http.delete(f"{services}").status_code == 405
+
+
 # -- units ----------------------------------------------------------------------------------
 
 def test_adjustment_mid_period_splits_the_period(http: httpx.Client) -> None:
@@ -220,6 +334,9 @@ def test_adjustment_mid_period_splits_the_period(http: httpx.Client) -> None:
         "contractID": 301, "contractServiceID": 401, "unitChange": 3,
         "effectiveDate": "2026-11-10T00:00:00Z", "adjustedUnitPrice": 26.4})
     assert response.status_code == 200 and response.json()["itemId"] > 0
+    given_id = http.post(f"{V1}/ContractServiceAdjustments", json={
+        "id": 5, "contractServiceID": 401, "unitChange": 0, "effectiveDate": "2026-11-10"})
+    assert given_id.json()["itemId"] not in (5, response.json()["itemId"])
     rows = query(http, "ContractServiceUnits", f("eq", "contractServiceID", 401),
                  f("gte", "startDate", "2026-10-01"), f("lte", "startDate", "2026-12-01"))
     assert [(r["startDate"][:10], r["endDate"][:10], r["units"]) for r in rows["items"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import copy
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -124,6 +125,30 @@ def test_navigable_paging_links_keep_every_parameter(api: httpx.Client) -> None:
     assert api.get(f"{API}/company/companies", params={**params, "page": 9}).json() == []
 
 
+def test_links_end_with_the_page_number_as_the_real_api_writes_them(api: httpx.Client) -> None:
+    params = {"conditions": 'name contains "filler"', "pageSize": 10, "page": 2}
+    header = api.get(f"{API}/company/companies", params=params).headers["Link"]
+    assert '&pageSize=10&page=3>; rel="next"' in header
+    # how pyconnectwise reads the header: it only sees links whose last parameter is `page`
+    pages = {rel: int(number) for number, rel in re.findall(r'page=(\d+)>; rel="(.*?)"', header)}
+    assert pages == {"first": 1, "prev": 1, "next": 3, "last": 150}
+    forward = api.get(f"{API}/company/companies", params={"pageSize": 10},
+                      headers={"pagination-type": "forward-only"})
+    last_id = forward.json()[-1]["id"]
+    assert forward.headers["Link"].endswith(f'?pageSize=10&pageId={last_id}>; rel="next"')
+
+
+def test_a_trailing_slash_is_the_same_path(fresh: httpx.Client) -> None:
+    listed = fresh.get(f"{API}/company/companies/", params={"pageSize": 3})
+    assert listed.status_code == 200
+    assert listed.json() == fresh.get(f"{API}/company/companies", params={"pageSize": 3}).json()
+    assert fresh.get(f"{API}/company/companies/19297/").json()["id"] == 19297
+    created = fresh.post(f"{ADDITIONS}/", json={"product": {"id": 1201}, "quantity": 1,
+                                                "billCustomer": "Billable"})
+    assert created.status_code == 201
+    assert fresh.get(f"{API}/company/companies/count/").json() == {"count": 7}
+
+
 def test_forward_only_paging_walks_by_id_and_ends_with_an_empty_link(api: httpx.Client) -> None:
     headers = {"pagination-type": "forward-only"}
     seen: list[int] = []
@@ -157,8 +182,55 @@ def test_count_fields_and_order_by(api: httpx.Client) -> None:
 def test_bad_conditions_are_a_400_with_a_connectwise_body(api: httpx.Client) -> None:
     response = api.get(f"{API}/company/companies", params={"conditions": "name = "})
     assert response.status_code == 400
-    assert response.json()["code"] == "InvalidObject"
-    assert "ends too early" in response.json()["message"]
+    body = response.json()
+    assert body["code"] == "InvalidObject" and "ends too early" in body["message"]
+    assert len(body["errors"]) == 1
+    assert body["errors"][0]["field"] == "conditions" and body["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(("params", "headers", "field"), [
+    ({"childconditions": "x in"}, {}, "childConditions"),
+    ({"customFieldConditions": "("}, {}, "customFieldConditions"),
+    ({"orderBy": "name sideways"}, {}, "orderBy"),
+    ({"pageSize": "many"}, {}, "pageSize"),
+    ({"page": "2.5"}, {}, "page"),
+    ({"pageId": "x"}, {"pagination-type": "forward-only"}, "pageId"),
+    ({"orderBy": "name"}, {"pagination-type": "forward-only"}, "orderBy"),
+])
+def test_every_refused_query_lists_its_error(api: httpx.Client, params: dict[str, str],
+                                             headers: dict[str, str], field: str) -> None:
+    response = api.get(f"{API}/company/companies", params=params, headers=headers)
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == "InvalidObject"
+    assert [e["field"] for e in body["errors"]] == [field]
+
+
+def test_last_updated_is_a_condition_field_on_every_entity() -> None:
+    seed = copy.deepcopy(example_seed())
+    old = seed["companies"][0]
+    old["_info"] = {"lastUpdated": "2016-08-20T18:04:26Z", "updatedBy": "someone"}
+    with served(create_simulator(seed), auth_headers()) as client:
+        def ids(path: str, conditions: str, **more: str) -> list[int]:
+            response = client.get(f"{API}/{path}", params={"conditions": conditions, **more})
+            assert response.status_code == 200, response.text
+            return [row["id"] for row in response.json()]
+
+        everyone = ids("company/companies", "id > 0")
+        assert ids("company/companies", "lastUpdated < [2020-01-01T00:00:00Z]") == [old["id"]]
+        assert ids("company/companies", "LastUpdated > [2020-01-01T00:00:00Z]") == [
+            i for i in everyone if i != old["id"]]
+        assert ids("company/companies", "_info/lastUpdated < [2020-01-01T00:00:00Z]") == [
+            old["id"]]
+        assert ids("company/companies", "updatedBy = 'someone'") == [old["id"]]
+        assert ids("company/companies", "id > 0", orderBy="lastUpdated asc")[0] == old["id"]
+        added = client.post(ADDITIONS, json={"product": {"id": 1201}, "quantity": 1,
+                                             "billCustomer": "Billable"}).json()
+        stamp = added["_info"]["lastUpdated"]
+        assert ids("finance/agreements/871/additions", f"lastUpdated >= [{stamp}]") == [
+            added["id"]]
+        assert ids("finance/agreements/871/additions", f"lastUpdated < [{stamp}]") == []
+        assert ids("finance/agreements", f"lastUpdated > [{stamp}]") == []
 
 
 def test_unknown_ids_are_404(api: httpx.Client) -> None:
@@ -201,9 +273,15 @@ def test_post_validation_errors_list_every_field(fresh: httpx.Client) -> None:
     assert response.status_code == 400
     body = response.json()
     assert body["code"] == "InvalidObject" and body["message"] == "addition object is invalid"
-    assert {e["field"] for e in body["errors"]} == {
-        "product", "quantity", "effectiveDate", "billCustomer"}
-    assert fresh.post(ADDITIONS, content=b"not json").status_code == 400
+    assert {e["field"]: e["code"] for e in body["errors"]} == {
+        "product": "MissingRequiredField", "quantity": "InvalidValue",
+        "effectiveDate": "UnsupportedFormat", "billCustomer": "OutOfRange"}
+    too_long = fresh.post(ADDITIONS, json={"product": {"id": 1201}, "billCustomer": "Billable",
+                                           "serialNumber": "x" * 51}).json()
+    assert [(e["field"], e["code"]) for e in too_long["errors"]] == [
+        ("serialNumber", "MaxLengthField")]
+    unreadable = fresh.post(ADDITIONS, content=b"not json")
+    assert unreadable.status_code == 400 and len(unreadable.json()["errors"]) == 1
 
 
 def test_patch_replaces_fields_and_reproduces_the_false_200(fresh: httpx.Client) -> None:
@@ -219,10 +297,11 @@ def test_patch_replaces_fields_and_reproduces_the_false_200(fresh: httpx.Client)
     ignored = fresh.patch(item, json=[{"op": "replace", "path": "Quantity", "value": 3}])
     assert ignored.status_code == 200 and ignored.json()["quantity"] == 10  # the false 200
     deep = fresh.patch(item, json=[{"op": "replace", "path": "product/id", "value": 1202}])
-    assert deep.status_code == 400
+    assert deep.status_code == 400 and deep.json()["errors"][0]["field"] == "product/id"
     invalid = fresh.patch(item, json=[{"op": "replace", "path": "billCustomer", "value": "X"}])
     assert invalid.status_code == 400 and invalid.json()["errors"][0]["field"] == "billCustomer"
-    assert fresh.patch(item, json={"op": "replace"}).status_code == 400
+    not_a_list = fresh.patch(item, json={"op": "replace"})
+    assert not_a_list.status_code == 400 and len(not_a_list.json()["errors"]) == 1
 
 
 def test_put_resets_omitted_fields_and_delete_removes(fresh: httpx.Client) -> None:

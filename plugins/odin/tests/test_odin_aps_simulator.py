@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -122,6 +123,29 @@ def test_subscription_resources_and_a_live_quantity_change(
     assert single["name"] == "Contoso - Microsoft 365" and "account" not in single
     assert http.get(f"{RESOURCES}/not-a-resource").status_code == 404
     assert http.get(f"{RESOURCES}/not-a-resource/resources").status_code == 404
+
+
+def test_aps_modified_and_revision_move_when_a_subscription_changes() -> None:
+    moment = datetime(2026, 11, 20, 9, 30, 15, tzinfo=UTC)
+    sim = create_aps_simulator(None, wall_clock=lambda: moment)
+    contoso_m365 = sim.world.subscriptions["1000177"].aps_id
+    with ServerThread(sim.app) as server, httpx.Client(base_url=server.url,
+                                                       auth=oauth()) as http:
+        def meta() -> dict[str, Any]:
+            listed = query(http, f"implementing({SUBSCRIPTION_TYPE}),eq(subscriptionId,1000177)")
+            single = http.get(f"{RESOURCES}/{contoso_m365}").json()
+            assert listed.json()[0]["aps"] == single["aps"]
+            found: dict[str, Any] = single["aps"]
+            return found
+
+        before = meta()
+        assert (before["modified"], before["revision"]) == ("2026-01-01T00:00:00Z", 1)
+        httpx.post(f"{server.url}/_sim/subscriptions/{contoso_m365}/products/CFQ7TTC0LH16",
+                   json={"quantity": 10})
+        after = meta()
+        assert (after["modified"], after["revision"]) == ("2026-11-20T09:30:15Z", 2)
+        httpx.post(f"{server.url}/_sim/subscriptions/{contoso_m365}", json={"status": "hold"})
+        assert meta()["revision"] == 3
 
 
 def test_the_seed_chooses_the_simulator() -> None:

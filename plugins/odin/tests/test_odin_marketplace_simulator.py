@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -170,6 +171,31 @@ def test_control_routes_change_quantities_and_statuses(
         assert http.post(path, json=payload).status_code == status, path
 
 
+def test_last_modified_date_moves_when_a_subscription_changes() -> None:
+    moment = datetime(2026, 11, 20, 9, 30, tzinfo=UTC)
+    sim = create_marketplace_simulator(None, wall_clock=lambda: moment)
+    with ServerThread(sim.app) as server, httpx.Client(base_url=server.url) as http:
+        headers = login(http)
+
+        def modified() -> dict[str, str]:
+            rows = http.get(f"{API}/subscriptions", params={"customerId": "1000275"},
+                            headers=headers).json()["data"]
+            return {r["id"]: r["lastModifiedDate"] for r in rows}
+
+        assert modified() == {"1000177": "2026-01-01", "1000178": "2026-01-01"}
+        http.post("/_sim/subscriptions/1000177/products/CFQ7TTC0LH16", json={"quantity": 8})
+        assert modified()["1000177"] == "2026-01-01"  # the same count is no change
+        http.post("/_sim/subscriptions/1000177/products/CFQ7TTC0LH16", json={"quantity": 9})
+        assert modified() == {"1000177": "2026-11-20", "1000178": "2026-01-01"}
+        http.post("/_sim/subscriptions/1000178", json={"status": "hold"})
+        assert modified()["1000178"] == "2026-11-20"
+        detail = http.get(f"{API}/subscriptions/1000178", headers=headers).json()
+        assert detail["lastModifiedDate"] == "2026-11-20"
+        reloaded = create_marketplace_simulator(http.get("/_sim/state").json())
+    assert reloaded.world.subscriptions["1000177"].last_modified == moment
+    assert reloaded.world.subscriptions["1000177"].revision == 2
+
+
 def test_the_state_reloads_as_a_seed(sim_client: Served) -> None:
     sim, http = sim_client
     http.post("/_sim/subscriptions/1000177/products/CFQ7TTC0LH16", json={"quantity": 3})
@@ -197,6 +223,10 @@ def test_example_seed_tells_the_demo_story() -> None:
     {"customers": [{"id": "1", "name": "A", "subscriptions": [
         {"id": "S", "name": "s", "products": [{"mpn": "X", "name": "x", "quantity": -2}]}]}]},
     {"backend": "xmlrpc"},
+    {"customers": [{"id": "1", "name": "A", "subscriptions": [
+        {"id": "S", "name": "s", "creation_date": "someday"}]}]},
+    {"customers": [{"id": "1", "name": "A", "subscriptions": [
+        {"id": "S", "name": "s", "last_modified": "later"}]}]},
 ])
 def test_bad_seeds_are_refused(change: dict[str, Any]) -> None:
     with pytest.raises(pydantic.ValidationError):

@@ -3,12 +3,15 @@
 ``create_simulator(seed)`` builds it from a seed (the parsed JSON documented in
 plugins/autotask/README.md; None for the shipped ``seed_example.json``). Serve ``app`` on
 127.0.0.1 and point a connection at it with ``connection_settings(base_url)``; the zone lookup
-then goes through the simulator too.
+then goes through the simulator too. ``now`` (UTC ``datetime.now`` by default) is the clock of the
+creation and modification dates it stamps on records, so tests can move it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from starlette.applications import Starlette
@@ -17,7 +20,7 @@ from starlette.types import ASGIApp
 
 from idsync_autotask.simulator.app import AutotaskApi, threshold_exceeded
 from idsync_autotask.simulator.seed import build_tenant, load_seed
-from idsync_autotask.simulator.state import Tenant
+from idsync_autotask.simulator.state import Tenant, utc_now
 from idsync_core.simulation import SimulatorControls, SimulatorMiddleware
 
 
@@ -42,9 +45,10 @@ class AutotaskSimulator:
         }
 
 
-def create_simulator(seed: dict[str, Any] | None = None) -> AutotaskSimulator:
+def create_simulator(seed: dict[str, Any] | None = None, *,
+                     now: Callable[[], datetime] = utc_now) -> AutotaskSimulator:
     parsed = load_seed(seed)
-    api = AutotaskApi(parsed, build_tenant(parsed))
+    api = AutotaskApi(parsed, build_tenant(parsed, now))
 
     def throttle(retry_after: int) -> Response:
         response = threshold_exceeded(api.threshold.limit, api.threshold.minutes)

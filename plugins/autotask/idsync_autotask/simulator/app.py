@@ -26,7 +26,9 @@ from starlette.routing import Route
 
 from idsync_autotask.endpoints import endpoint_of
 from idsync_autotask.simulator.filters import (
+    Query,
     QueryError,
+    fingerprint,
     lower_keys,
     parse_query,
     project,
@@ -249,11 +251,11 @@ class AutotaskApi:
             raise Refused("The request body must be a JSON object.")
         key = entity.name.lower()
         if method == "POST" and key == "contractserviceadjustments":
-            return JSONResponse({"itemId": self.tenant.adjust(body)["id"]})
+            return JSONResponse({"itemId": self.tenant.adjust(entity.writable(body))["id"]})
         if key in PLAIN_WRITES:
             if method == "POST":
-                values = {k: v for k, v in body.items() if k.lower() != "id"}
-                return JSONResponse({"itemId": self.tenant.insert(entity, values)["id"]})
+                return JSONResponse({"itemId": self.tenant.insert(
+                    entity, entity.writable(body))["id"]})
             if method in ("PATCH", "PUT"):
                 return JSONResponse({"itemId": self.tenant.update(
                     entity, body, replace=method == "PUT")})
@@ -261,7 +263,8 @@ class AutotaskApi:
 
     def _child(self, request: Request, contract_id: int, rest: list[str],
                body: Any) -> Response:
-        """``/Contracts/{id}/Services|ServiceUnits|ServiceAdjustments[/{childId}]``."""
+        """``/Contracts/{id}/Services|ServiceUnits|ServiceAdjustments[/{childId}]``: GET lists
+        or reads, POST creates, PATCH/PUT update a contract service (the id in the body)."""
         method = request.method
         if self.tenant.get("Contracts", contract_id) is None:
             raise Refused(f"No matching Contracts record found for id {contract_id}.")
@@ -284,9 +287,16 @@ class AutotaskApi:
             return JSONResponse({"items": rows, "pageDetails": {
                 "count": len(rows), "requestCount": 500, "prevPageUrl": None,
                 "nextPageUrl": None}})
+        if method in ("PATCH", "PUT") and table == "contractservices":
+            given = lower_keys(body) if isinstance(body, dict) else {}
+            row = self.tenant.get(entity.name, given.get("id"))
+            if row is None or row["contractID"] != contract_id:
+                raise Refused(f"No matching ContractServices record found for id "
+                              f"{given.get('id')} on contract {contract_id}.")
+            return JSONResponse({"itemId": self.tenant.update(entity, given,
+                                                              replace=method == "PUT")})
         if method == "POST" and isinstance(body, dict) and table != "contractserviceunits":
-            values = {**{k: v for k, v in body.items() if k.lower() != "id"},
-                      "contractID": contract_id}
+            values = {**entity.writable(body), "contractID": contract_id}
             if table == "contractservices":
                 return JSONResponse({"itemId": self.tenant.add_contract_service(values)["id"]})
             return JSONResponse({"itemId": self.tenant.adjust(values)["id"]})
@@ -313,37 +323,32 @@ class AutotaskApi:
             count = len(select(entity, self.tenant.candidates(entity, query.filters),
                                query.filters))
             return JSONResponse({"queryCount": count})
-        cursor = None
-        if rest == ["next"]:
-            cursor = self._cursor(request, body)
-        elif rest:
+        if rest not in ([], ["next"]):
             return no_route(request)
-        return JSONResponse(self._page(request, entity, body, cursor, search))
+        if body is None and rest == ["next"]:
+            raise QueryError("The paging request needs the original query in its body.")
+        query = parse_query(entity, body)
+        cursor = self._cursor(request, entity, query) if rest == ["next"] else None
+        return JSONResponse(self._page(request, entity, query, cursor, search))
 
     @staticmethod
-    def _hash(body: Any) -> str:
-        keys = lower_keys(body) if isinstance(body, dict) else {}
-        canonical = json.dumps({"filter": keys.get("filter"),
-                                "includefields": keys.get("includefields"),
-                                "maxrecords": keys.get("maxrecords")}, sort_keys=True)
-        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+    def _hash(entity: Entity, query: Query) -> str:
+        """The query's meaning, hashed: a next page may spell the same query differently."""
+        return hashlib.sha256(fingerprint(entity, query).encode()).hexdigest()[:16]
 
-    def _cursor(self, request: Request, body: Any) -> Cursor:
-        if body is None:
-            raise QueryError("The paging request needs the original query in its body.")
+    def _cursor(self, request: Request, entity: Entity, query: Query) -> Cursor:
         try:
             token = json.loads(request.query_params["paging"])
             cursor = Cursor(int(token["pageSize"]), int(token["nextIds"][0]),
                             str(token["queryHash"]))
         except (KeyError, ValueError, TypeError, IndexError):
             raise QueryError("The paging parameter is not valid.") from None
-        if cursor.query_hash != self._hash(body):
+        if cursor.query_hash != self._hash(entity, query):
             raise QueryError("The paging request does not match the original query.")
         return cursor
 
-    def _page(self, request: Request, entity: Entity, body: Any, cursor: Cursor | None,
+    def _page(self, request: Request, entity: Entity, query: Query, cursor: Cursor | None,
               search: str | None) -> dict[str, Any]:
-        query = parse_query(entity, body)
         rows = select(entity, self.tenant.candidates(entity, query.filters), query.filters)
         if cursor is not None:
             rows = [r for r in rows if r["id"] > cursor.last_id]
@@ -351,7 +356,7 @@ class AutotaskApi:
         next_url = None
         if len(rows) > len(page):
             token = {"pageSize": query.max_records, "previousIds": [page[0]["id"]],
-                     "nextIds": [page[-1]["id"]], "queryHash": self._hash(body)}
+                     "nextIds": [page[-1]["id"]], "queryHash": self._hash(entity, query)}
             next_url = (f"{self._origin(request)}/ATServicesRest/V1.0/{entity.name}/query/next"
                         f"?paging={quote(json.dumps(token, separators=(',', ':')))}")
             if search is not None:

@@ -9,6 +9,7 @@ way Autotask refuses them: HTTP 500 with ``errors[]``.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -215,6 +216,48 @@ def select(entity: Entity, rows: list[dict[str, Any]], filters: list[dict[str, A
     """The rows matching every top-level condition, in ascending id order."""
     return sorted((r for r in rows if all(matches(entity, r, f) for f in filters)),
                   key=lambda r: r["id"])
+
+
+def fingerprint(entity: Entity, query: Query) -> str:
+    """What ``query`` asks for, as text, so that two spellings of one query compare equal.
+
+    Autotask reads a query by its meaning, so a client may re-send it differently on the next
+    page: keys, operators and field names in another case, ``MaxRecords`` left out or given as
+    the default 500, ``IncludeFields`` in another order, ANDed or ORed conditions in another
+    order, ``101`` for ``"101"``, a string in another case (the collation ignores it).
+    """
+    include = None if query.include is None else sorted({f.name for f in query.include})
+    return json.dumps({"filter": sorted(_condition_text(entity, f) for f in query.filters),
+                       "include": include, "maxRecords": query.max_records})
+
+
+def _condition_text(entity: Entity, item: dict[str, Any]) -> str:
+    keys = lower_keys(item)
+    op = str(keys["op"]).lower()
+    if op in GROUP_OPS:
+        return json.dumps([op, sorted(_condition_text(entity, c) for c in keys["items"])])
+    udf = bool(keys.get("udf"))
+    name = str(keys["field"])
+    found = None if udf else _field(entity, name)
+    kind = "string" if found is None else found.type
+    value: Any = None
+    if op in LIST_OPS:
+        value = sorted({_value_text(kind, v, name) for v in keys["value"]})
+    elif op in TEXT_OPS:
+        value = str(keys["value"]).casefold()
+    elif op not in PRESENCE_OPS:
+        value = _value_text(kind, keys["value"], name)
+    return json.dumps([op, name.casefold() if found is None else found.name, udf, value])
+
+
+def _value_text(kind: str, value: Any, name: str) -> str:
+    """A filter value as compared (:func:`_coerce`), written out."""
+    coerced = _coerce(kind, value, name)
+    if isinstance(coerced, Decimal):
+        return str(coerced.normalize())
+    if isinstance(coerced, datetime):
+        return coerced.isoformat()
+    return json.dumps(coerced)
 
 
 def project(row: dict[str, Any], include: list[Field] | None) -> dict[str, Any]:

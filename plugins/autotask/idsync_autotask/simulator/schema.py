@@ -3,12 +3,19 @@
 Rows always carry every field (null when empty) plus ``userDefinedFields``, as Autotask's answers
 do. The picklist values are the simulator's own (real ones differ per tenant and are read from
 ``/{Entity}/entityInformation/fields``, which the simulator also serves).
+
+Some fields the API fills in by itself (``stamp``): a creation date, set once, and a last
+modified date, set on every create and update (a real untouched company has
+``createDate == lastTrackedModifiedDateTime``, apigrate/autotask-restapi's README). Clients
+watermark on the latter, so it must move on every write.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+Stamp = Literal["created", "modified"]
 
 PERIOD_TYPES = {1: "Monthly", 2: "Quarterly", 3: "Semi-Annual", 4: "Yearly"}
 PERIOD_MONTHS = {1: 1, 2: 3, 3: 6, 4: 12}
@@ -22,6 +29,7 @@ class Field:
     required: bool = False
     read_only: bool = False
     picklist: dict[int, str] | None = None
+    stamp: Stamp | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +59,8 @@ class Entity:
     can_create: bool = True
     can_update: bool = True
     can_query: bool = True
+    updatable: tuple[str, ...] | None = None
+    """The fields a PATCH or PUT may change (None: every field that is not read-only)."""
     by_lower: dict[str, Field] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -58,6 +68,12 @@ class Entity:
 
     def lookup(self, name: str) -> Field | None:
         return self.by_lower.get(name.lower())
+
+    def writable(self, values: dict[str, Any]) -> dict[str, Any]:
+        """``values`` without the read-only fields (``id``, the stamps), which a client cannot
+        set: Autotask fills them in itself. Unknown names stay, to be refused."""
+        return {k: v for k, v in values.items()
+                if (found := self.lookup(str(k))) is None or not found.read_only}
 
     def info(self) -> dict[str, Any]:
         return {"name": self.name, "canCreate": self.can_create, "canDelete": False,
@@ -73,6 +89,10 @@ def _f(spec: str, **kwargs: Any) -> Field:
     return Field(name, kind or "string", **kwargs)
 
 
+def _stamp(spec: str, stamp: Stamp) -> Field:
+    return _f(spec, read_only=True, stamp=stamp)
+
+
 ID = Field("id", "long", required=True, read_only=True)
 
 ENTITIES: dict[str, Entity] = {e.name.lower(): e for e in (
@@ -83,8 +103,8 @@ ENTITIES: dict[str, Entity] = {e.name.lower(): e for e in (
         _f("companyNumber"), _f("isActive:boolean"), _f("parentCompanyID:integer"),
         _f("ownerResourceID:integer"), _f("phone"), _f("address1"), _f("city"), _f("state"),
         _f("postalCode"), _f("countryID:integer"), _f("currencyID:integer"),
-        _f("createDate:datetime"), _f("lastActivityDate:datetime"),
-        _f("lastTrackedModifiedDateTime:datetime"))),
+        _stamp("createDate:datetime", "created"), _f("lastActivityDate:datetime"),
+        _stamp("lastTrackedModifiedDateTime:datetime", "modified"))),
     Entity("Contracts", (
         ID, _f("companyID:integer", required=True), _f("contractName", required=True),
         _f("contractType:integer", required=True,
@@ -98,7 +118,7 @@ ENTITIES: dict[str, Entity] = {e.name.lower(): e for e in (
         _f("isCompliant:boolean"), _f("purchaseOrderNumber"),
         _f("serviceLevelAgreementID:integer"), _f("setupFee:decimal"),
         _f("estimatedRevenue:decimal"), _f("renewedContractID:integer"),
-        _f("lastModifiedDateTime:datetime"))),
+        _stamp("lastModifiedDateTime:datetime", "modified"))),
     Entity("Services", (
         ID, _f("name", required=True), _f("description"), _f("invoiceDescription"),
         _f("unitPrice:decimal", required=True), _f("unitCost:decimal"),
@@ -106,7 +126,7 @@ ENTITIES: dict[str, Entity] = {e.name.lower(): e for e in (
         _f("periodType:integer", required=True, picklist=PERIOD_TYPES),
         _f("billingCodeID:integer", required=True), _f("isActive:boolean"),
         _f("vendorCompanyID:integer"), _f("serviceLevelAgreementID:integer"),
-        _f("createDate:datetime"), _f("lastModifiedDate:datetime"),
+        _stamp("createDate:datetime", "created"), _stamp("lastModifiedDate:datetime", "modified"),
         _f("creatorResourceID:integer"), _f("updateResourceID:integer"), _f("sku"),
         _f("catalogNumberPartNumber"), _f("manufacturerServiceProvider"),
         _f("manufacturerServiceProviderProductNumber"), _f("internalID"), _f("externalID"),
@@ -115,7 +135,11 @@ ENTITIES: dict[str, Entity] = {e.name.lower(): e for e in (
         ID, _f("contractID:integer", required=True), _f("serviceID:integer", required=True),
         _f("unitPrice:decimal"), _f("unitCost:decimal"),
         _f("internalCurrencyUnitPrice:decimal"), _f("internalCurrencyAdjustedPrice:decimal"),
-        _f("invoiceDescription"), _f("internalDescription"), _f("quoteItemID:integer"))),
+        _f("invoiceDescription"), _f("internalDescription"), _f("quoteItemID:integer")),
+        # "On Update(), all fields are Read-Only except for adjustedPrice and invoiceDescription"
+        # (Autotask's entity page); the swagger has no adjustedPrice, so which price field an
+        # update may change is UNCONFIRMED: none, here.
+        updatable=("invoiceDescription",)),
     Entity("ContractServiceUnits", (
         ID, _f("contractID:integer"), _f("contractServiceID:integer"),
         _f("serviceID:integer"), _f("startDate:datetime"), _f("endDate:datetime"),

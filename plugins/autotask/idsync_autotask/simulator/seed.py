@@ -8,6 +8,8 @@ contract service (held from the contract's start) and ``adjustments`` (history a
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from datetime import datetime
 from importlib.resources import files
 from typing import Any
 
@@ -15,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 from idsync_autotask.simulator.schema import ENTITIES
-from idsync_autotask.simulator.state import Refused, Tenant
+from idsync_autotask.simulator.state import Refused, Tenant, utc_now
 
 
 class _SeedModel(BaseModel):
@@ -66,9 +68,10 @@ def load_seed(data: dict[str, Any] | None) -> Seed:
         raise ValueError(f"invalid Autotask simulator seed: {exc}") from None
 
 
-def build_tenant(seed: Seed) -> Tenant:
-    """A tenant holding the seed's records, with its units and adjustment history applied."""
-    tenant = Tenant()
+def build_tenant(seed: Seed, now: Callable[[], datetime] = utc_now) -> Tenant:
+    """A tenant holding the seed's records, with its units and adjustment history applied;
+    ``now`` is the clock of the dates it stamps (records without theirs get the load time)."""
+    tenant = Tenant(now)
     where = "seed"
     try:
         for key, rows in (("companies", seed.companies), ("services", seed.services),

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import calendar
 import threading
-from datetime import date, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from idsync_autotask.simulator.filters import parse_datetime
@@ -56,10 +57,18 @@ def billing_periods(start: date, end: date, months: int) -> list[tuple[date, dat
         step += 1
 
 
-class Tenant:
-    """All records of one simulated Autotask database. Every method runs under ``lock``."""
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
-    def __init__(self) -> None:
+
+class Tenant:
+    """All records of one simulated Autotask database. Every method runs under ``lock``.
+
+    ``now`` is the clock of the dates the API stamps on writes (see ``schema``).
+    """
+
+    def __init__(self, now: Callable[[], datetime] = utc_now) -> None:
+        self.now = now
         self.lock = threading.RLock()
         self.tables: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in ENTITIES}
         self._next_id: dict[str, int] = {name: 1000 for name in ENTITIES}
@@ -118,9 +127,19 @@ class Tenant:
         row["userDefinedFields"] = list(given.get("userdefinedfields") or [])
         return row
 
+    def _stamp_text(self) -> str:
+        """Now as Autotask writes its stamps: UTC, milliseconds, no zone (``…T13:10:35.563``)."""
+        return self.now().astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3]
+
     def insert(self, entity: Entity, values: dict[str, Any]) -> dict[str, Any]:
-        """Store a new record; an ``id`` given (seeding) is kept, else the next one is used."""
+        """Store a new record; an ``id`` or a stamp given (seeding) is kept, else the next id
+        and now are used (the API strips them from clients' bodies: ``Entity.writable``)."""
         row = self.normalise(entity, values)
+        stamp = None  # one moment for every stamp of the record, read only if one is needed
+        for f in entity.fields:
+            if f.stamp is not None and row[f.name] is None:
+                stamp = stamp or self._stamp_text()
+                row[f.name] = stamp
         missing = [f.name for f in entity.fields
                    if f.required and f.name != "id" and row.get(f.name) is None]
         if missing:
@@ -139,16 +158,23 @@ class Tenant:
         return row
 
     def update(self, entity: Entity, values: dict[str, Any], *, replace: bool) -> int:
-        """PATCH (the given fields) or PUT (every field; missing ones become null)."""
+        """PATCH (the given fields) or PUT (every field; missing ones become null). Read-only
+        fields (and those the entity does not let an update change) are kept: never taken from
+        the body, never nulled; the "modified" stamps move to now."""
         given = {str(k).lower(): v for k, v in values.items()}
         row = self.get(entity.name, given.get("id"))
         if row is None:
             raise Refused(f"No matching {entity.name} record found for id {given.get('id')}.")
         fresh = self.normalise(entity, values)
         for f in entity.fields:
-            if f.name == "id" or (not replace and f.name.lower() not in given):
+            kept = f.read_only or (entity.updatable is not None and f.name not in entity.updatable)
+            if kept or (not replace and f.name.lower() not in given):
                 continue
             row[f.name] = fresh[f.name]
+        stamp = self._stamp_text()
+        for f in entity.fields:
+            if f.stamp == "modified":
+                row[f.name] = stamp
         if {f.lower() for f in self.INDEXED if f != "id"} & set(given):
             table = entity.name.lower()
             for key in [k for k in self._indexes if k[0] == table]:

@@ -14,7 +14,9 @@ Wire format as the research notes (§7.2) describe the real API:
 * query parameter names are case-insensitive; ``conditions``, ``childConditions``,
   ``customFieldConditions``, ``orderBy`` and ``fields`` are honoured;
 * ``.../count`` answers ``{"count": n}``;
-* errors are ``{code, message, errors}``; a 429 is ``{error, message}`` with ``Retry-After``.
+* a path with a trailing slash (``/company/companies/``) is answered as the path without it;
+* errors are ``{code, message, errors}``, and every 400 ``InvalidObject`` lists what is wrong in
+  ``errors`` (clients read ``len(errors)``); a 429 is ``{error, message}`` with ``Retry-After``.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from idsync_connectwise.simulator.query import (
     QueryError,
@@ -74,9 +77,31 @@ def cw_response(tenant: Tenant, body: object, status: int = 200,
                  "Cache-Control": "no-cache", "Pragma": "no-cache", **(headers or {})})
 
 
-def cw_error(tenant: Tenant, status: int, code: str, message: str,
-             errors: list[Record] | None = None) -> Response:
-    return cw_response(tenant, {"code": code, "message": message, "errors": errors}, status)
+def cw_error(tenant: Tenant, status: int, code: str, message: str) -> Response:
+    """An error other than a refused request (401, 404, 405): ``errors`` is null, as in the
+    Developer Guide's ``{"code":"Security","message":"SSL is required.","errors":null}``."""
+    return cw_response(tenant, {"code": code, "message": message, "errors": None}, status)
+
+
+def invalid(tenant: Tenant, message: str, *, resource: str, field: str | None = None) -> Response:
+    """A refused request: 400 ``InvalidObject`` whose ``errors`` names the culprit.
+
+    ConnectWise's documented 400 bodies always carry an ``errors`` array of ``{code, message,
+    resource, field}``; the nested ``InvalidValue`` code here is the simulator's own.
+    """
+    error: Record = {"code": "InvalidValue", "message": message, "resource": resource}
+    if field is not None:
+        error["field"] = field
+    return cw_response(tenant, {"code": "InvalidObject", "message": message,
+                                "errors": [error]}, 400)
+
+
+class BadParameter(Exception):
+    """A query parameter the simulator cannot read (answered with :func:`invalid`)."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(message)
+        self.parameter = parameter
 
 
 def throttle_response(retry_after: int) -> Response:
@@ -88,7 +113,27 @@ def throttle_response(retry_after: int) -> Response:
         headers={"Retry-After": str(retry_after)})
 
 
-def create_app(tenant: Tenant, controls: SimulatorControls) -> Starlette:
+class WithoutTrailingSlash:
+    """Answers ``/company/companies/`` as ``/company/companies``, as ConnectWise does.
+
+    Left alone, Starlette would redirect (307), which a client that does not follow redirects
+    (httpx's default) takes for an error.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] == "http" and len(path) > 1 and path.endswith("/"):
+            trimmed = path.rstrip("/") or "/"
+            raw = scope.get("raw_path")
+            raw_trimmed = (raw.rstrip(b"/") or b"/") if raw else trimmed.encode()
+            scope = {**scope, "path": trimmed, "raw_path": raw_trimmed}
+        await self.app(scope, receive, send)
+
+
+def create_app(tenant: Tenant, controls: SimulatorControls) -> ASGIApp:
     """The API plus the control routes (``controls.routes()`` and ``/_sim/...`` state reads)."""
 
     def authenticated(handler: Handler) -> Handler:
@@ -101,8 +146,9 @@ def create_app(tenant: Tenant, controls: SimulatorControls) -> Starlette:
                 return refusal
             try:
                 return await handler(request)
-            except QueryError as exc:
-                return cw_error(tenant, 400, "InvalidObject", f"Invalid query: {exc}")
+            except BadParameter as exc:
+                return invalid(tenant, f"Invalid {exc.parameter}: {exc}", resource="query",
+                               field=exc.parameter)
         return guarded
 
     # -- reads -------------------------------------------------------------------------------
@@ -145,8 +191,8 @@ def create_app(tenant: Tenant, controls: SimulatorControls) -> Starlette:
             return _not_found(tenant, request)
         body = await _json_body(request)
         if not isinstance(body, dict):
-            return cw_error(tenant, 400, "InvalidObject", "The request body must be an addition "
-                            "object.")
+            return invalid(tenant, "The request body must be an addition object.",
+                           resource="addition")
         try:
             created = tenant.create_addition(request.path_params["parent"], body)
         except ValidationFailure as exc:
@@ -170,10 +216,10 @@ def create_app(tenant: Tenant, controls: SimulatorControls) -> Starlette:
             elif isinstance(body, dict):
                 updated = tenant.replace_addition(record, body)
             else:
-                return cw_error(tenant, 400, "InvalidObject",
-                                "The request body must be an addition object.")
+                return invalid(tenant, "The request body must be an addition object.",
+                               resource="addition")
         except PatchFailure as exc:
-            return cw_error(tenant, 400, "InvalidObject", str(exc))
+            return invalid(tenant, str(exc), resource="addition", field=exc.field)
         except ValidationFailure as exc:
             return cw_response(tenant, exc.body(), 400)
         return cw_response(tenant, updated)
@@ -237,7 +283,8 @@ def create_app(tenant: Tenant, controls: SimulatorControls) -> Starlette:
         message = exc.detail if isinstance(exc, HTTPException) else "An error has occurred."
         return cw_error(tenant, status, code, str(message))
 
-    return Starlette(routes=routes, exception_handlers={HTTPException: http_error})
+    return WithoutTrailingSlash(
+        Starlette(routes=routes, exception_handlers={HTTPException: http_error}))
 
 
 # -- helpers ------------------------------------------------------------------------------------
@@ -280,11 +327,20 @@ async def _json_body(request: Request) -> Any:
         return None
 
 
+def _parsed(params: dict[str, str], name: str, parse: Callable[[str | None], Any]) -> Any:
+    """``parse(params[name])``, a :class:`QueryError` becoming a :class:`BadParameter` that names
+    the parameter by its documented spelling."""
+    try:
+        return parse(params.get(name.lower()))
+    except QueryError as exc:
+        raise BadParameter(name, str(exc)) from None
+
+
 def _filtered(request: Request, rows: list[Record]) -> list[Record]:
     params = _params(request)
-    where = parse_conditions(params.get("conditions"))
-    child = parse_conditions(params.get("childconditions"))
-    custom = parse_conditions(params.get("customfieldconditions"))
+    where = _parsed(params, "conditions", parse_conditions)
+    child = _parsed(params, "childConditions", parse_conditions)
+    custom = _parsed(params, "customFieldConditions", parse_conditions)
     custom_given = bool(params.get("customfieldconditions", "").strip())
     return [r for r in rows if where(r) and child(r) and (
         not custom_given or any(custom(f) for f in r.get("customFields") or ()))]
@@ -292,45 +348,54 @@ def _filtered(request: Request, rows: list[Record]) -> list[Record]:
 
 def _list(tenant: Tenant, request: Request, rows: list[Record]) -> Response:
     params = _params(request)
-    size = _int_param(params, "pagesize", DEFAULT_PAGE_SIZE)
+    size = _int_param(params, "pageSize", DEFAULT_PAGE_SIZE)
     size = max(1, min(size, MAX_PAGE_SIZE))
     found = _filtered(request, rows)
     fields = params.get("fields")
     if request.headers.get("pagination-type", "").lower() == "forward-only":
         if params.get("orderby"):
-            return cw_error(tenant, 400, "InvalidObject",
-                            "orderBy cannot be used with forward-only pagination")
-        after = _int_param(params, "pageid", 0)
+            return invalid(tenant, "orderBy cannot be used with forward-only pagination",
+                           resource="query", field="orderBy")
+        after = _int_param(params, "pageId", 0)
         page = [r for r in order_by(found, None) if r["id"] > after][:size]
-        link = f'{_link(request, pageId=page[-1]["id"], pageSize=size)}; rel="next"' if page else ""
+        link = f'{_link(request, size, pageId=page[-1]["id"])}; rel="next"' if page else ""
         return cw_response(tenant, [project(r, fields) for r in page], headers={"Link": link})
     number = max(1, _int_param(params, "page", 1))
-    ordered = order_by(found, params.get("orderby"))
+    ordered = _parsed(params, "orderBy", lambda text: order_by(found, text))
     last = max(1, math.ceil(len(ordered) / size))
-    links = [f'{_link(request, page=1, pageSize=size)}; rel="first"']
+    links = [f'{_link(request, size, page=1)}; rel="first"']
     if number > 1:
-        links.append(f'{_link(request, page=min(number - 1, last), pageSize=size)}; rel="prev"')
+        links.append(f'{_link(request, size, page=min(number - 1, last))}; rel="prev"')
     if number < last:
-        links.append(f'{_link(request, page=number + 1, pageSize=size)}; rel="next"')
-    links.append(f'{_link(request, page=last, pageSize=size)}; rel="last"')
+        links.append(f'{_link(request, size, page=number + 1)}; rel="next"')
+    links.append(f'{_link(request, size, page=last)}; rel="last"')
     page = ordered[(number - 1) * size:number * size]
     return cw_response(tenant, [project(r, fields) for r in page],
                        headers={"Link": ", ".join(links)})
 
 
 def _int_param(params: dict[str, str], name: str, default: int) -> int:
-    raw = params.get(name)
+    raw = params.get(name.lower())
     if raw is None or raw == "":
         return default
     try:
         return int(raw)
     except ValueError:
-        raise QueryError(f"{name} must be a whole number, not {raw!r}") from None
+        raise BadParameter(name, f"{name} must be a whole number, not {raw!r}") from None
 
 
-def _link(request: Request, **paging: object) -> str:
-    """``<url>`` of this request with the paging parameters replaced, all others kept."""
-    replaced = {key.lower() for key in paging}
-    query = [(k, v) for k, v in request.query_params.multi_items() if k.lower() not in replaced]
-    query += [(k, str(v)) for k, v in paging.items()]
+PAGING = ("pagesize", "page", "pageid")
+
+
+def _link(request: Request, size: int, **position: int) -> str:
+    """``<url>`` of this request for another page: every other parameter kept in its place,
+    then ``pageSize``, then the page's position (``page`` or ``pageId``) last.
+
+    That order is the real API's (``…?pageSize=50&page=2>; rel="next"`` in the Developer Guide
+    and in headers captured from real tenants), and clients depend on it: some read the page
+    number with ``page=(\\d+)>; rel=``. Forward-only links follow the same order by analogy
+    (no real one is documented).
+    """
+    query = [(k, v) for k, v in request.query_params.multi_items() if k.lower() not in PAGING]
+    query += [("pageSize", str(size)), *((k, str(v)) for k, v in position.items())]
     return f"<{request.url.replace(query=urlencode(query))}>"

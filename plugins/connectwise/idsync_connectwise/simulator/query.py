@@ -10,7 +10,9 @@ API would judge them:
   ``[datetimes]``, ``True``/``False`` in any case, ``null``;
 * fields as slash paths into references (``company/id``), matched case-insensitively; a name
   ending in ``id`` that is not a field reaches the reference's id (``parentAgreementId`` →
-  ``parentAgreement/id``); a path through an array matches when any element matches.
+  ``parentAgreement/id``); a top-level name that is neither reaches the record's ``_info``
+  (``lastUpdated``, the Developer Guide's own example, is ``_info/lastUpdated`` in the body);
+  a path through an array matches when any element matches.
 
 String comparisons ignore case, as SQL Server's default collation does. ``contains`` and ``like``
 follow SQL Server's LIKE: ``%`` (and ConnectWise's ``*``) for any run, ``_`` for one character,
@@ -137,17 +139,17 @@ def _key(record: Record, name: str) -> str | None:
 def resolve(record: object, path: str) -> list[Any]:
     """Every value at a slash path (one per array element walked through); [None] if absent."""
     values: list[Any] = [record]
-    for part in path.split("/"):
+    for depth, part in enumerate(path.split("/")):
         step: list[Any] = []
         for value in values:
             for item in value if isinstance(value, list) else [value]:
-                step.append(_child(item, part))
+                step.append(_child(item, part, top=depth == 0))
         values = step
     flat = [v for value in values for v in (value if isinstance(value, list) else [value])]
     return flat or [None]
 
 
-def _child(item: object, part: str) -> Any:
+def _child(item: object, part: str, *, top: bool) -> Any:
     if not isinstance(item, dict):
         return None
     key = _key(item, part)
@@ -157,6 +159,10 @@ def _child(item: object, part: str) -> Any:
         reference = _key(item, part[:-2])
         if reference is not None and isinstance(item[reference], dict):
             return item[reference].get("id")
+    info = item.get("_info") if top else None
+    if isinstance(info, dict):  # lastUpdated → _info/lastUpdated
+        audit = _key(info, part)
+        return info[audit] if audit is not None else None
     return None
 
 

@@ -39,7 +39,13 @@ _TEXTS = {"serialNumber": 50, "invoiceDescription": 6000, "description": 6000, "
 
 
 class ValidationFailure(Exception):
-    """A write ConnectWise would refuse with 400 InvalidObject and these ``errors``."""
+    """A write ConnectWise would refuse with 400 InvalidObject and these ``errors``.
+
+    Nested codes seen in real answers: ``MissingRequiredField``, ``MaxLengthField``,
+    ``NotFound``, ``OutOfRange`` (christaylorcodes/ConnectWiseManageAPI#30, research notes §5.2,
+    a vendor's list of ConnectWise errors) and ``UnsupportedFormat`` for dates (a field note);
+    ``InvalidValue`` (not a number, not a boolean) is the simulator's own.
+    """
 
     def __init__(self, resource: str, errors: list[Record]) -> None:
         super().__init__(f"{resource} object is invalid")
@@ -51,7 +57,12 @@ class ValidationFailure(Exception):
 
 
 class PatchFailure(Exception):
-    """A malformed PATCH document (not a list of operations, or a path into a reference)."""
+    """A malformed PATCH document (not a list of operations, or a path into a reference);
+    ``field`` is the offending path, if one is to blame."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class SeedError(ValueError):
@@ -183,10 +194,10 @@ class Tenant:
         for operation in operations:
             op, path = operation.get("op"), str(operation.get("path") or "").lstrip("/")
             if op not in ("add", "replace", "remove"):
-                raise PatchFailure(f"unsupported patch operation {op!r}")
+                raise PatchFailure(f"unsupported patch operation {op!r}", path or None)
             if "/" in path:
                 raise PatchFailure(f"cannot patch {path!r}: replace the whole reference "
-                                   f"({path.split('/')[0]}) instead")
+                                   f"({path.split('/')[0]}) instead", path)
             if path in ADDITION_FIELDS:
                 changes[path] = None if op == "remove" else operation.get("value")
         with self.lock:
@@ -218,7 +229,8 @@ class Tenant:
                         "uom": (product.get("unitOfMeasure") or {}).get("name")}
             values.update({k: v for k, v in defaults.items() if values.get(k) is None})
         if values["billCustomer"] is None:
-            errors.append(_error("billCustomer", "Required", "The billCustomer field is required."))
+            errors.append(_error("billCustomer", "MissingRequiredField",
+                                 "The billCustomer field is required."))
         elif values["billCustomer"] not in BILL_CUSTOMER:
             errors.append(_error("billCustomer", "OutOfRange",
                                  f"billCustomer must be one of {', '.join(BILL_CUSTOMER)}."))
@@ -240,8 +252,8 @@ class Tenant:
                 errors.append(_error(field, "InvalidValue", f"{field} must be true or false."))
         for field, limit in _TEXTS.items():
             if values[field] is not None and len(str(values[field])) > limit:
-                errors.append(_error(field, "OutOfRange",
-                                     f"The field {field} must be {limit} characters or less."))
+                errors.append(_error(field, "MaxLengthField", f"The field {field} must be a "
+                                     f"string with a maximum length of {limit}."))
         if errors:
             raise ValidationFailure("addition", errors)
         assert product is not None
@@ -250,7 +262,8 @@ class Tenant:
     def _product(self, reference: object, errors: list[Record]) -> Record | None:
         if not isinstance(reference, dict) or not (reference.get("id") or
                                                    reference.get("identifier")):
-            errors.append(_error("product", "Required", "The product field is required."))
+            errors.append(_error("product", "MissingRequiredField",
+                                 "The product field is required."))
             return None
         if reference.get("id") is not None:
             found = self.catalog.get(reference["id"])

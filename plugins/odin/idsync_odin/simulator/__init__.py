@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal
 
 from starlette.types import ASGIApp
@@ -18,9 +19,10 @@ from idsync_core.simulation import SimulatorControls, SimulatorMiddleware
 from idsync_odin.simulator import aps, marketplace
 from idsync_odin.simulator.control import control_routes
 from idsync_odin.simulator.seed import build_world, example_seed
-from idsync_odin.simulator.state import World
+from idsync_odin.simulator.state import World, utc_now
 
 Clock = Callable[[], float]
+WallClock = Callable[[], datetime]
 
 
 @dataclass
@@ -47,8 +49,9 @@ class OdinSimulator:
 
 
 def create_marketplace_simulator(seed: dict[str, Any] | None = None, *,
-                                 clock: Clock = time.monotonic) -> OdinSimulator:
-    _, world = build_world(seed, clock)
+                                 clock: Clock = time.monotonic,
+                                 wall_clock: WallClock = utc_now) -> OdinSimulator:
+    _, world = build_world(seed, clock, wall_clock)
     controls = SimulatorControls(throttle_response=marketplace.throttled)
     api = marketplace.MarketplaceApi(world)
     app = marketplace.build_app(api, [*controls.routes(), *control_routes(world)])
@@ -56,16 +59,22 @@ def create_marketplace_simulator(seed: dict[str, Any] | None = None, *,
 
 
 def create_aps_simulator(seed: dict[str, Any] | None = None, *,
-                         clock: Clock = time.monotonic) -> OdinSimulator:
-    _, world = build_world(seed, clock)
+                         clock: Clock = time.monotonic,
+                         wall_clock: WallClock = utc_now) -> OdinSimulator:
+    _, world = build_world(seed, clock, wall_clock)
     controls = SimulatorControls()
     app = aps.build_app(aps.ApsApi(world), [*controls.routes(), *control_routes(world)])
     return OdinSimulator("aps", SimulatorMiddleware(app, controls), controls, world)
 
 
 def create_simulator(seed: dict[str, Any] | None = None, *,
-                     clock: Clock = time.monotonic) -> OdinSimulator:
-    """The simulator the seed's ``backend`` names (None: the example seed, marketplace)."""
+                     clock: Clock = time.monotonic,
+                     wall_clock: WallClock = utc_now) -> OdinSimulator:
+    """The simulator the seed's ``backend`` names (None: the example seed, marketplace).
+
+    ``clock`` (monotonic seconds) times tokens and throttles; ``wall_clock`` (UTC) dates the
+    changes made through ``world`` or the control routes.
+    """
     backend = (example_seed() if seed is None else seed).get("backend", "marketplace")
     factory = create_aps_simulator if backend == "aps" else create_marketplace_simulator
-    return factory(seed, clock=clock)
+    return factory(seed, clock=clock, wall_clock=wall_clock)

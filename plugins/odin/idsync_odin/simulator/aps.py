@@ -55,7 +55,8 @@ def subscription_view(sub: SimSubscription, world: World) -> dict[str, Any]:
     customer = world.customers[sub.customer_id]
     return {"aps": {"id": sub.aps_id, "type": SUBSCRIPTION_TYPE,
                     "status": "aps:provisioning" if sub.status == "pending" else "aps:ready",
-                    "revision": 1},
+                    "revision": sub.revision,
+                    "modified": sub.last_modified.strftime("%Y-%m-%dT%H:%M:%SZ")},
             "subscriptionId": int(sub.id) if sub.id.isdigit() else sub.id,
             "name": sub.name, "description": "", "trial": False,
             "disabled": sub.status in ("hold", "terminated", "removed"),

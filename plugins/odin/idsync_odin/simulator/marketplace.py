@@ -200,11 +200,12 @@ def _page(request: Request, rows: list[dict[str, Any]]) -> Response:
 
 
 def _row(sub: SimSubscription) -> dict[str, Any]:
-    """A list row: no products, no quantities (as the real list endpoint)."""
+    """A list row: no products, no quantities (as the real list endpoint); the API dates the
+    last change itself (``lastModifiedDate``)."""
     return {"id": sub.id, "name": sub.name, "customerId": sub.customer_id, "status": sub.status,
             "renewalStatus": sub.status == "active", "creationDate": sub.creation_date,
-            "renewalDate": sub.renewal_date, "lastModifiedDate": sub.creation_date,
-            "attributes": {}}
+            "renewalDate": sub.renewal_date,
+            "lastModifiedDate": sub.last_modified.date().isoformat(), "attributes": {}}
 
 
 def _detail(sub: SimSubscription) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from importlib import resources
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from idsync_odin.simulator.state import (
     Throttle,
     World,
     aps_id,
+    utc_now,
 )
 
 Status = Literal["pending", "active", "hold", "terminated", "removed"]
@@ -50,8 +52,11 @@ class SeedSubscription(_Strict):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     status: Status = "active"
-    creation_date: str = "2026-01-01"
+    creation_date: date = date(2026, 1, 1)
     renewal_date: str | None = None
+    last_modified: datetime | None = Field(
+        default=None, description="default: the creation date, 00:00 UTC")
+    revision: int = Field(default=1, ge=1, description="APS aps.revision")
     aps_id: str | None = None
     products: list[SeedProduct] = Field(default_factory=list)
 
@@ -110,8 +115,12 @@ def example_seed() -> dict[str, Any]:
     return data
 
 
-def build_world(raw: dict[str, Any] | None,
-                clock: Callable[[], float] = time.monotonic) -> tuple[Seed, World]:
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def build_world(raw: dict[str, Any] | None, clock: Callable[[], float] = time.monotonic,
+                wall_clock: Callable[[], datetime] = utc_now) -> tuple[Seed, World]:
     """Validate a seed (None: the example) and build the world it describes."""
     seed = Seed.model_validate(example_seed() if raw is None else raw)
     resource_types: dict[str, int] = {}
@@ -130,8 +139,10 @@ def build_world(raw: dict[str, Any] | None,
                     vendor=p.vendor, resource_type_id=rt_id, usage=p.usage))
             subscriptions[s.id] = SimSubscription(
                 id=s.id, customer_id=c.id, name=s.name, status=s.status,
-                creation_date=s.creation_date, renewal_date=s.renewal_date, products=products,
-                aps_id=s.aps_id or aps_id("subscription", s.id))
+                creation_date=s.creation_date.isoformat(), renewal_date=s.renewal_date,
+                products=products, last_modified=_utc(s.last_modified or datetime.combine(
+                    s.creation_date, datetime.min.time())),
+                revision=s.revision, aps_id=s.aps_id or aps_id("subscription", s.id))
     world = World(
         customers=customers, subscriptions=subscriptions, marketplace=seed.marketplace,
         credentials=Credentials(**seed.credentials.model_dump()),
@@ -139,5 +150,6 @@ def build_world(raw: dict[str, Any] | None,
         detail_throttle=Throttle(seed.detail_throttle.requests,
                                  seed.detail_throttle.window_seconds),
         clock=clock,
+        wall_clock=wall_clock,
     )
     return seed, world

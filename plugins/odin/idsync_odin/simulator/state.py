@@ -2,8 +2,13 @@
 
 Both simulators (marketplace and APS) serve the same world in their own wire format, so one
 seed file describes a demo for either backend. Everything here is thread-safe (the simulator
-runs in a server thread while a test changes quantities) and the clock is injectable, so tests
-can expire tokens and throttle windows without sleeping.
+runs in a server thread while a test changes quantities) and both clocks are injectable: the
+monotonic one, so tests can expire tokens and throttle windows without sleeping, and the wall
+clock that dates changes.
+
+A subscription remembers when it last changed and how often (``last_modified``, ``revision``),
+as both APIs report it by themselves (marketplace ``lastModifiedDate``, APS ``aps.modified`` and
+``aps.revision``), so a client that reads only what changed since its last run sees every change.
 """
 
 from __future__ import annotations
@@ -15,11 +20,16 @@ import zlib
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 STATUSES = ("pending", "active", "hold", "terminated", "removed")
 APS_NAMESPACE = uuid.UUID("6f1c2a43-9d1e-4c59-9a53-0d5e0c1b7a11")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 def aps_id(kind: str, seed_id: str) -> str:
@@ -63,16 +73,23 @@ class SimSubscription:
     creation_date: str
     renewal_date: str | None
     products: list[Product]
+    last_modified: datetime
     aps_id: str = ""
+    revision: int = 1
 
     def product(self, key: str) -> Product | None:
         """By MPN, or by APS resource type id (the ``sku`` the aps backend reports)."""
         return next((p for p in self.products
                      if key in (p.mpn, str(p.resource_type_id))), None)
 
+    def changed(self, moment: datetime) -> None:
+        self.last_modified = moment
+        self.revision += 1
+
     def to_seed(self) -> dict[str, Any]:
         return {"id": self.id, "name": self.name, "status": self.status,
                 "creation_date": self.creation_date, "renewal_date": self.renewal_date,
+                "last_modified": self.last_modified.isoformat(), "revision": self.revision,
                 "aps_id": self.aps_id, "products": [p.to_seed() for p in self.products]}
 
 
@@ -128,6 +145,7 @@ class World:
     token_lifetime: float = 1500.0
     detail_throttle: Throttle = field(default_factory=Throttle)
     clock: Callable[[], float] = time.monotonic
+    wall_clock: Callable[[], datetime] = utc_now
     lock: threading.RLock = field(default_factory=threading.RLock)
 
     def now(self) -> float:
@@ -153,8 +171,10 @@ class World:
         with self.lock:
             sub = self.subscription(subscription_id)
             product = sub.product(mpn) if sub else None
-            if product is None:
+            if sub is None or product is None:
                 raise KeyError(f"no product {mpn} in subscription {subscription_id}")
+            if (product.quantity, product.usage) != (quantity, None):
+                sub.changed(self.wall_clock())
             product.quantity = quantity
             product.usage = None
             return product
@@ -166,6 +186,8 @@ class World:
             sub = self.subscription(subscription_id)
             if sub is None:
                 raise KeyError(f"no subscription {subscription_id}")
+            if sub.status != status:
+                sub.changed(self.wall_clock())
             sub.status = status
             return sub
 
