@@ -18,13 +18,15 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from idsync_core.engine import pricing
-from idsync_core.engine.dates import decrease_date
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
-from idsync_core.models import Adjustment, Agreement, Resource, Subscription
-from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
+
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.models import Adjustment, Agreement, Resource, Subscription
+    from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
 
 ZERO = Decimal(0)
 
@@ -94,6 +96,9 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
               price_setting: PriceSourceSetting | None = None) -> LinePlan:
     """Plan one link. ``link`` may be unsaved (a dry-run link); ``price_setting`` then stands
     in for the price source it would get."""
+    from idsync_core.engine.dates import decrease_date  # it imports the models
+    from idsync_core.models import Adjustment, Resource
+
     plan = LinePlan(link=link, subscription_link=sub_link, company_link=company_link)
     provider = link.provider
     plan.subscription = reader.subscriptions(provider, company_link.account_id).get(

@@ -22,13 +22,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from idsync_core.engine.planning import LinePlan, PlannedChange
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ApiError, IdsyncError, OutcomeUnknownError
-from idsync_core.models import Adjustment
-from idsync_core.store import JournalEntry
+
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.store import JournalEntry
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +46,8 @@ class PostingResult:
 
 def post_change(runtime: Runtime, reader: Reader, plan: LinePlan, change: PlannedChange,
                 *, origin: str) -> PostingResult:
+    from idsync_core.store import JournalEntry
+
     adjustment = change.adjustment
     link, company_link = plan.link, plan.company_link
     store = runtime.store
@@ -105,6 +109,8 @@ def post_change(runtime: Runtime, reader: Reader, plan: LinePlan, change: Planne
 
 def settle(runtime: Runtime, reader: Reader, entry: JournalEntry) -> str:
     """Decide a pending/unknown entry from what the PSA shows now; return the new status."""
+    from idsync_core.models import Adjustment
+
     adjustment = Adjustment.model_validate_json(entry.request)
     found = runtime.psa.find_adjustment(adjustment) if runtime.psa.can_find_adjustments else None
     if found is not None:
