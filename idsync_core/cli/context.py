@@ -17,7 +17,6 @@ import typer
 from idsync_core.cli.output import err
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ExitCode, IdsyncError
-from idsync_core.settings import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -31,6 +30,9 @@ class CliState:
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            # Imported here: pydantic-settings is slow to import and `--help` needs no settings.
+            from idsync_core.settings import load_settings
+
             settings, path = load_settings(self.config)
             self._runtime = Runtime(settings, config_path=path, store_url=self.db)
         return self._runtime

@@ -17,22 +17,20 @@ from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import httpx
 import typer
 
 from idsync_core.cli.output import err, money, out, print_json
 from idsync_core.engine import linking
-from idsync_core.engine.dates import next_period_start
 from idsync_core.engine.pricing import PriceSourceKind
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime, today_from_env
 from idsync_core.engine.sync import LinkOutcome, sync_all
 from idsync_core.errors import ConfigurationError, NotFoundError
-from idsync_core.plugins import PluginInfo, discover_plugins
-from idsync_core.settings import IdsyncSettings, StoreSettings, SyncSettings
-from idsync_core.simulation import ServerThread
+
+if TYPE_CHECKING:
+    from idsync_core.plugins import PluginInfo
 
 PROVIDER_PLUGIN = "odin"
 PROVIDER_NAME = "ingram"
@@ -58,6 +56,10 @@ class Story:
 @contextmanager
 def serve(plugin: PluginInfo, seed: dict[str, Any] | None = None) -> Iterator[
         tuple[Any, str]]:
+    # Imported here: the web framework and server are for the demo only, and every other
+    # command (and `--help`) starts faster without them.
+    from idsync_core.simulation import ServerThread
+
     factory: Callable[[dict[str, Any] | None], Any] | None = getattr(
         plugin.connector, "simulator", None)
     if factory is None:
@@ -88,6 +90,10 @@ def demo(
                                      "folder instead of a temporary one."),
 ) -> None:
     """Show the whole IDSync story on the built-in simulators (nothing to configure)."""
+    # Imported here, like the simulators: pydantic's models and settings are not for `--help`.
+    from idsync_core.plugins import discover_plugins
+    from idsync_core.settings import IdsyncSettings, StoreSettings, SyncSettings
+
     started = time.perf_counter()
     plugins = discover_plugins()
     for name in (psa, PROVIDER_PLUGIN):
@@ -126,6 +132,8 @@ def demo(
 
 
 def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
+    from idsync_core.engine.dates import next_period_start  # it imports the models
+
     provider = rt.provider(PROVIDER_NAME)
     account = next(iter(provider.list_accounts(CUSTOMER)), None)
     company = next(iter(rt.psa.list_companies(CUSTOMER)), None)
@@ -207,6 +215,8 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
 
 def change_quantity(provider_url: str, subscription_id: str, sku: str, quantity: int) -> None:
     """Change a seat count at the marketplace simulator (its documented control route)."""
+    import httpx
+
     response = httpx.post(f"{provider_url}/_sim/subscriptions/{subscription_id}/products/{sku}",
                           json={"quantity": quantity}, timeout=10)
     if response.status_code >= 400:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Callable, Sequence
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import typer
 
@@ -21,7 +21,9 @@ from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import RefusedError
-from idsync_core.models import Agreement, CatalogItem, Company, Resource
+
+if TYPE_CHECKING:  # annotations only: `--help` loads no pydantic model
+    from idsync_core.models import CatalogItem, Company, Resource
 
 T = TypeVar("T")
 
@@ -62,6 +64,8 @@ def similarity(resource: Resource, item: CatalogItem) -> float:
 
 
 def guided_link(rt: Runtime, provider: str | None) -> None:
+    from idsync_core.models import Agreement, Company
+
     connection = rt.provider(provider)
     name = connection.name
     store = rt.store

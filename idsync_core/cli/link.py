@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from idsync_core.cli.context import IdsyncTyper, reported_errors, runtime
@@ -13,7 +15,9 @@ from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind
 from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import NotFoundError, RefusedError
-from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
+
+if TYPE_CHECKING:  # for annotations only: the store pulls in SQLAlchemy
+    from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
 
 PROVIDER = typer.Option(None, "--provider", help="Provider connection (default: the only one).")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")

@@ -14,7 +14,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from pydantic import BaseModel
+import pydantic  # cheap: pydantic imports BaseModel on first access, not here
 from rich.console import Console
 from rich.table import Table
 
@@ -24,7 +24,7 @@ err = Console(stderr=True, highlight=False)
 
 def to_jsonable(value: Any) -> Any:
     """Decimals become strings (exact), dates ISO strings, models plain dicts."""
-    if isinstance(value, BaseModel):
+    if isinstance(value, pydantic.BaseModel):
         return to_jsonable(value.model_dump())
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from idsync_core.cli.context import runtime
 from idsync_core.cli.output import table
 from idsync_core.engine.posting import as_utc, waiting_note
-from idsync_core.store import JournalEntry
+
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.store import JournalEntry
 
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 

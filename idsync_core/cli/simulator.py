@@ -10,21 +10,24 @@ import json
 import signal
 import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from idsync_core.cli.context import IdsyncTyper
 from idsync_core.cli.output import err, out, table
 from idsync_core.errors import ConfigurationError, NotFoundError
-from idsync_core.plugins import discover_plugins
-from idsync_core.simulation import ServerThread, Simulator
+
+if TYPE_CHECKING:
+    from idsync_core.simulation import Simulator
 
 simulator_app = IdsyncTyper(help="Serve the built-in API simulators on 127.0.0.1.")
 
 
 def simulator_factories() -> dict[str, Any]:
     """Connector name → its ``simulator`` factory, for connectors that ship one."""
+    from idsync_core.plugins import discover_plugins  # not for `--help`: it loads pydantic
+
     found = {name: getattr(info.connector, "simulator", None)
              for name, info in discover_plugins().items()}
     return {name: factory for name, factory in found.items() if callable(factory)}
@@ -53,6 +56,8 @@ def toml_snippet(section: str, settings: dict[str, Any]) -> str:
 @simulator_app.command("list")
 def list_simulators(as_json: bool = typer.Option(False, "--json")) -> None:
     """Connectors that ship a simulator."""
+    from idsync_core.plugins import discover_plugins
+
     rows = [{"id": name, "name": name, "kind": discover_plugins()[name].kind}
             for name in sorted(simulator_factories())]
     table(rows, ["name", "kind"], as_json=as_json, title="Simulators",
@@ -72,6 +77,11 @@ def serve(
                                    "before 429 (0: the simulator's default)."),
 ) -> None:
     """Serve one simulator until Ctrl-C, printing its URL and a matching idsync.toml table."""
+    # Imported here: the web framework and server are for this command only, and every other
+    # command (and `--help`) starts faster without them.
+    from idsync_core.plugins import discover_plugins
+    from idsync_core.simulation import ServerThread
+
     factories = simulator_factories()
     if name not in factories:
         raise NotFoundError(f"no simulator named {name!r}",

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
@@ -31,7 +31,9 @@ from idsync_core.engine.report import PlanReport, build_report
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
 from idsync_core.errors import ConfigurationError, PartialFailure, RefusedError
-from idsync_core.store import ResourceLink
+
+if TYPE_CHECKING:  # for annotations only: the store pulls in SQLAlchemy
+    from idsync_core.store import ResourceLink
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}

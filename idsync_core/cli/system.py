@@ -7,13 +7,14 @@ import typer
 from idsync_core.cli.context import runtime
 from idsync_core.cli.output import err, table
 from idsync_core.errors import ExitCode, IdsyncError
-from idsync_core.plugins import discover_plugins
 
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 
 
 def plugins(as_json: bool = JSON) -> None:
     """Installed connectors: name, kind, version, distribution and the hooks each implements."""
+    from idsync_core.plugins import discover_plugins  # not for `--help`: it loads pydantic
+
     rows = [{"id": info.name, "name": info.name, "kind": info.kind, "version": info.version,
              "distribution": info.distribution, "hooks": list(info.hooks)}
             for info in sorted(discover_plugins().values(), key=lambda i: i.name)]

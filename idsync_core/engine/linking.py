@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from idsync_core.engine import pricing
 from idsync_core.engine.planning import plan_link
@@ -23,8 +24,10 @@ from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, reconcile_link
 from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
-from idsync_core.models import Agreement, Company, ProviderAccount, Resource, Subscription
-from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
+
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.models import Agreement, Company, ProviderAccount, Resource, Subscription
+    from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
 
 
 @dataclass
@@ -69,6 +72,8 @@ def provider_name(runtime: Runtime, provider: str | None) -> str:
 
 def link_company(runtime: Runtime, provider: str | None, account_id: str,
                  psa_company_id: str) -> CompanyLink:
+    from idsync_core.store import CompanyLink
+
     provider = provider_name(runtime, provider)
     existing = runtime.store.company_link(provider, account_id)
     if existing is not None:
@@ -98,6 +103,8 @@ def _find_subscription(runtime: Runtime, reader: Reader, provider: str,
 
 def link_subscription(runtime: Runtime, provider: str | None, subscription_id: str,
                       agreement_id: str) -> SubscriptionLink:
+    from idsync_core.store import SubscriptionLink
+
     provider = provider_name(runtime, provider)
     existing = runtime.store.subscription_link(provider, subscription_id)
     if existing is not None:
@@ -159,6 +166,8 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
 
     With ``dry_run`` nothing is stored or posted: the result shows what would be.
     """
+    from idsync_core.store import ResourceLink
+
     provider = provider_name(runtime, provider)
     existing = runtime.store.resource_link(provider, resource_id)
     if existing is not None:
@@ -203,6 +212,8 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
 
 
 def _setting_of(scope: pricing.Scope, scope_id: str, choice: PriceChoice) -> PriceSourceSetting:
+    from idsync_core.store import PriceSourceSetting
+
     return PriceSourceSetting(scope=scope.value, scope_id=scope_id, kind=choice.kind.value,
                               price=choice.price, cost=choice.cost,
                               markup_percent=choice.markup_percent)

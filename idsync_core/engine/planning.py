@@ -18,20 +18,22 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from idsync_core.engine import pricing
-from idsync_core.engine.dates import decrease_date
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
-from idsync_core.models import (
-    Adjustment,
-    Agreement,
-    AgreementLine,
-    MarkedRecord,
-    Resource,
-    Subscription,
-)
-from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
+
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.models import (
+        Adjustment,
+        Agreement,
+        AgreementLine,
+        MarkedRecord,
+        Resource,
+        Subscription,
+    )
+    from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
 
 ZERO = Decimal(0)
 
@@ -127,6 +129,9 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
               price_setting: PriceSourceSetting | None = None) -> LinePlan:
     """Plan one link. ``link`` may be unsaved (a dry-run link); ``price_setting`` then stands
     in for the price source it would get."""
+    from idsync_core.engine.dates import decrease_date  # it imports the models
+    from idsync_core.models import Adjustment, Resource
+
     plan = LinePlan(link=link, subscription_link=sub_link, company_link=company_link)
     provider = link.provider
     plan.subscription = reader.subscriptions(provider, company_link.account_id).get(
@@ -198,6 +203,8 @@ def _net(line: AgreementLine | None, duplicates: list[MarkedRecord], day: date) 
 
 def _undo(reader: Reader, link: ResourceLink, record: MarkedRecord) -> PlannedChange:
     """The compensation for one duplicate: it stops billing from its own effective date."""
+    from idsync_core.models import Adjustment
+
     assert record.effective_date is not None
     line = reader.lines(link.agreement_id, record.effective_date).get(link.catalog_item_id)
     before = line.quantity if line else ZERO

@@ -33,6 +33,7 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from idsync_core.engine.planning import LinePlan, PlannedChange
 from idsync_core.engine.reader import Reader
@@ -44,8 +45,9 @@ from idsync_core.errors import (
     RateLimitedError,
     UnreachableError,
 )
-from idsync_core.models import Adjustment
-from idsync_core.store import JournalEntry
+
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.store import JournalEntry
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +67,8 @@ class PostingResult:
 
 def post_change(runtime: Runtime, reader: Reader, plan: LinePlan, change: PlannedChange,
                 *, origin: str) -> PostingResult:
+    from idsync_core.store import JournalEntry
+
     adjustment = change.adjustment
     link, company_link = plan.link, plan.company_link
     store = runtime.store
@@ -161,6 +165,8 @@ def settle(runtime: Runtime, reader: Reader, entry: JournalEntry, *,
     still inside ``quarantine``, so nothing may be posted for its line. The conformance suite
     passes a zero quarantine to ask what the evidence alone decides.
     """
+    from idsync_core.models import Adjustment
+
     adjustment = Adjustment.model_validate_json(entry.request)
     found = runtime.psa.find_adjustment(adjustment) if runtime.psa.can_find_adjustments else None
     if found is not None:

@@ -17,9 +17,11 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
-from idsync_core.models import AgreementLine, CatalogItem, Resource
-from idsync_core.store import PriceSourceSetting
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.models import AgreementLine, CatalogItem, Resource
+    from idsync_core.store import PriceSourceSetting
 
 CENT = Decimal("0.01")
 

@@ -12,18 +12,14 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from datetime import date
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import NotFoundError
-from idsync_core.models import (
-    Agreement,
-    AgreementLine,
-    CatalogItem,
-    Resource,
-    Subscription,
-)
-from idsync_core.store import RunSnapshot
+
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.models import Agreement, AgreementLine, CatalogItem, Resource, Subscription
+    from idsync_core.store import RunSnapshot
 
 T = TypeVar("T")
 
@@ -102,6 +98,8 @@ class Reader:
                 del self._memo[key]
 
     def catalog_items(self, ids: list[str]) -> dict[str, CatalogItem]:
+        from idsync_core.models import CatalogItem
+
         missing = sorted({i for i in ids if ("catalog", i) not in self._memo})
         if missing:
             found = {item.id: item for item in self.runtime.psa.list_catalog(ids=missing)}

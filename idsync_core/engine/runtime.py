@@ -12,18 +12,15 @@ import threading
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from idsync_core.durations import format_duration
 from idsync_core.errors import ConfigurationError, NotFoundError
-from idsync_core.plugins import (
-    PluginInfo,
-    ProviderConnection,
-    PsaConnection,
-    discover_plugins,
-    open_connection,
-)
-from idsync_core.settings import IdsyncSettings, default_store_url
-from idsync_core.store import Store
+
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.plugins import PluginInfo, ProviderConnection, PsaConnection
+    from idsync_core.settings import IdsyncSettings
+    from idsync_core.store import Store
 
 
 def today_from_env() -> date:
@@ -49,6 +46,8 @@ class Runtime:
 
     @cached_property
     def plugins(self) -> dict[str, PluginInfo]:
+        from idsync_core.plugins import discover_plugins
+
         return discover_plugins()
 
     @cached_property
@@ -89,6 +88,11 @@ class Runtime:
 
     @cached_property
     def store(self) -> Store:
+        # Imported on first use: SQLAlchemy and Alembic take longer to import than the rest of
+        # IDSync, and `--help`, `plugins` and `check` never touch the store.
+        from idsync_core.settings import default_store_url
+        from idsync_core.store import Store
+
         return Store(self._store_url or self.settings.store.url or default_store_url(),
                      pool_size=self.settings.sync.concurrency + 2)
 
@@ -97,6 +101,8 @@ class Runtime:
 
     @cached_property
     def psa(self) -> PsaConnection:
+        from idsync_core.plugins import PsaConnection, open_connection
+
         if not self.settings.psa:
             raise ConfigurationError(
                 f"no PSA connection is configured{self._where()}",
@@ -112,6 +118,8 @@ class Runtime:
 
     def provider(self, name: str | None = None) -> ProviderConnection:
         """The named provider connection, or the only one when ``name`` is None."""
+        from idsync_core.plugins import ProviderConnection, open_connection
+
         names = self.provider_names
         if not names:
             raise ConfigurationError(

@@ -18,13 +18,16 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from idsync_core.engine.planning import LinePlan, plan_link
 from idsync_core.engine.posting import RUN_STOPPERS, PostingResult, post_change, resolve_open
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ApiError, ConfigurationError, IdsyncError
-from idsync_core.store import ResourceLink
+
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.store import ResourceLink
 
 
 @dataclass

@@ -23,14 +23,13 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from idsync_autotask import mapping
 from idsync_autotask.client import AutotaskClient
 from idsync_autotask.mapping import RECURRING_SERVICE_CONTRACT, api_date, json_number, whole_units
 from idsync_autotask.query import any_of, cond, eq, in_batches
 from idsync_autotask.settings import AutotaskSettings
-from idsync_autotask.simulator import create_simulator
 from idsync_autotask.units import UnitsRow, contract_units, units_on
 from idsync_core.caching import OnceCache, ParentIndex
 from idsync_core.errors import ApiError, NotFoundError, OutcomeUnknownError, RejectedError
@@ -43,6 +42,9 @@ from idsync_core.models import (
     Company,
     PostedAdjustment,
 )
+
+if TYPE_CHECKING:
+    from idsync_autotask.simulator import AutotaskSimulator
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +84,17 @@ class Autotask:
 
     kind = "psa"
     settings_model = AutotaskSettings
-    simulator = staticmethod(create_simulator)
+
+    @staticmethod
+    def simulator(seed: dict[str, Any] | None = None) -> AutotaskSimulator:
+        """A simulator of the Autotask REST API for ``seed`` (docs/writing-a-connector.md §6).
+
+        Imported when called: only `idsync simulator serve`, the demo and tests need it, and it
+        pulls in Starlette, which every other command would pay for at start-up.
+        """
+        from idsync_autotask.simulator import create_simulator
+
+        return create_simulator(seed)
 
     def __init__(self, settings: AutotaskSettings) -> None:
         self.settings = settings

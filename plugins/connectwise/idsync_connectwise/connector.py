@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Iterator
 from datetime import date
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from idsync_connectwise import conditions as cw
@@ -13,7 +14,6 @@ from idsync_connectwise import mapping
 from idsync_connectwise.client import ConnectWiseClient, Row
 from idsync_connectwise.posting import Poster
 from idsync_connectwise.settings import ConnectWiseSettings
-from idsync_connectwise.simulator import create_simulator
 from idsync_core.caching import OnceCache, ParentIndex
 from idsync_core.errors import ApiError, ConfigurationError, NotFoundError
 from idsync_core.hookspecs import hookimpl
@@ -25,6 +25,9 @@ from idsync_core.models import (
     Company,
     PostedAdjustment,
 )
+
+if TYPE_CHECKING:
+    from idsync_connectwise.simulator import ConnectWiseSimulator
 
 COMPANY_FIELDS = "id,identifier,name"
 AGREEMENT_FIELDS = ("id,name,company,agreementStatus,cancelledFlag,startDate,endDate,"
@@ -45,7 +48,17 @@ class ConnectWise:
 
     kind = "psa"
     settings_model = ConnectWiseSettings
-    simulator = staticmethod(create_simulator)
+
+    @staticmethod
+    def simulator(seed: dict[str, Any] | None = None) -> ConnectWiseSimulator:
+        """A simulator of the ConnectWise Manage API for ``seed`` (docs/writing-a-connector.md §6).
+
+        Imported when called: only `idsync simulator serve`, the demo and tests need it, and it
+        pulls in Starlette, which every other command would pay for at start-up.
+        """
+        from idsync_connectwise.simulator import create_simulator
+
+        return create_simulator(seed)
 
     def __init__(self, settings: ConnectWiseSettings) -> None:
         self.settings = settings

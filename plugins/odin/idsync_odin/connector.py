@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -20,7 +21,9 @@ from idsync_odin.aps.backend import ApsBackend
 from idsync_odin.backend import Backend
 from idsync_odin.marketplace.backend import MarketplaceBackend
 from idsync_odin.settings import OdinSettings
-from idsync_odin.simulator import create_simulator
+
+if TYPE_CHECKING:
+    from idsync_odin.simulator import OdinSimulator
 
 
 def build_backend(
@@ -46,7 +49,17 @@ class Odin:
 
     kind = "provider"
     settings_model = OdinSettings
-    simulator = staticmethod(create_simulator)
+
+    @staticmethod
+    def simulator(seed: dict[str, Any] | None = None) -> OdinSimulator:
+        """A simulator of the API the seed's ``backend`` names (docs/writing-a-connector.md §6).
+
+        Imported when called: only `idsync simulator serve`, the demo and tests need it, and it
+        pulls in Starlette, which every other command would pay for at start-up.
+        """
+        from idsync_odin.simulator import create_simulator
+
+        return create_simulator(seed)
 
     def __init__(
         self,
