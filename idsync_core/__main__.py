@@ -1,5 +1,5 @@
 """``python -m idsync_core`` runs the ``idsync`` command."""
 
-from idsync_core.cli.main import run
+from idsync_core.cli.entry import run
 
 run()

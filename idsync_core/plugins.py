@@ -241,6 +241,8 @@ class Connection:
     def __init__(self, name: str, info: PluginInfo, connector: object) -> None:
         self.name = name
         self.info = info
+        self.title: str = getattr(info.connector, "title", None) or info.connector.__name__
+        """The connector's name for people ("ConnectWise"): its ``title``, else its class."""
         self.metrics = CallMetrics()
         self.dry_run = DryRunGuard()
         self._pm = pluggy.PluginManager(PROJECT_NAME)

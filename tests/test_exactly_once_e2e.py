@@ -36,20 +36,30 @@ def test_kill_9_at_many_points_never_doubles_nor_loses(psa: str, tmp_path: Path)
         base = {link.id: before[link.id][1] for link in links}
         seen: dict[int, set[int]] = {link.id: {int(q) for q in before[link.id]}
                                      for link in links}
-        tenant.psa_sim.controls.latency_ms = 60  # slow enough to be killed mid-run
-        kills = [0.4, 0.7, 1.0, 1.3, 1.6, 1.9, 2.3]
+        tenant.psa_sim.controls.latency_ms = 20
+        log = tenant.psa_sim.controls.log
+        # Where each kill lands is decided by the run's progress, not by a clock: after its
+        # n-th request to the PSA (reading), or right after its n-th write reached the PSA
+        # (the posting landed, its answer perhaps not read yet).
+        kills = [("requests", 1), ("writes", 1), ("requests", 4), ("writes", 2),
+                 ("requests", 8), ("writes", 3), ("requests", 12)]
         interrupted = 0
-        for round_no, delay in enumerate(kills, 1):
+        for round_no, (what, n) in enumerate(kills, 1):
             for i, link in enumerate(links):
                 wanted = max(0, int(base[link.id]) + (round_no if i % 2 else -round_no % 3))
                 seen[link.id].add(wanted)
                 tenant.set_provider_quantity(*keys[link.id] or ("", ""), wanted)
+            log.clear()
             proc = subprocess.Popen(tenant.command("sync", "--yes"), env=tenant.env(),
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(delay)
+            while proc.poll() is None and (
+                    log.count() < n if what == "requests" else
+                    len([e for e in log.entries() if e.method in WRITES
+                         and not e.path.endswith("/query")]) < n):
+                time.sleep(0.005)
             interrupted += proc.poll() is None
             proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=10)
+            proc.wait(timeout=60)
         assert interrupted >= 4, "the kills must land while syncs are running"
         final = {}
         for i, link in enumerate(links):
@@ -174,11 +184,15 @@ def test_sync_every_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
         tenant.link_everything()
         proc = subprocess.Popen(tenant.command("sync", "--every", "1h"), env=tenant.env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 60
-        while tenant.psa_sim.controls.log.count() == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(1.0)  # inside the first run or already waiting for the next one
+        assert proc.stderr is not None
+        seen = []
+        for line in proc.stderr:  # readiness: the first run is over, the loop is waiting
+            seen.append(line)
+            if "next sync at" in line:
+                break
+        else:
+            raise AssertionError("sync --every ended without waiting: " + "".join(seen))
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=30)
-        assert proc.returncode == 0, err
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, "".join(seen) + err
         assert "unchanged" in out

@@ -79,7 +79,7 @@ def test_guided_link_custom_cost_below_psa_cost_asks_again(world: World) -> None
     child.sendline("2.00")
     child.expect("Set relation")
     child.sendline("y")
-    child.expect(r"below the cost configured in the PSA \(4.00\)")
+    child.expect(r"custom cost\s+2\.00\s+is\s+below\s+the\s+PSA\s+cost\s+4\.00")
     child.expect("Continue")
     child.sendline("n")
     child.expect(pexpect.EOF)

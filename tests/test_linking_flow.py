@@ -60,7 +60,11 @@ def test_listings_carry_id_and_name_and_filters_work(idsync: Any, world: World) 
 
 def test_linking_rules_refuse_with_clear_messages(idsync: Any, world: World) -> None:
     result = idsync("link", "subscription", "S-1", "871")
-    assert result.exit_code == 5 and "not under any linked" in result.stderr
+    assert result.exit_code == 5 and "account A-100 (Contoso Ltd), which is not linked" in \
+        " ".join(result.stderr.split())
+    result = idsync("link", "subscription", "S-999", "871")
+    assert result.exit_code == 4 and "subscription S-999 does not exist at ingram" in \
+        " ".join(result.stderr.split())
     assert idsync("link", "company", "A-404", "250").exit_code == 4
     assert idsync("link", "company", "A-100", "999").exit_code == 4
     assert idsync("link", "company", "A-100", "250").exit_code == 0
@@ -71,7 +75,11 @@ def test_linking_rules_refuse_with_clear_messages(idsync: Any, world: World) -> 
     result = idsync("link", "subscription", "S-1", "870")
     assert result.exit_code == 5 and "expired" in result.stderr
     result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812")
-    assert result.exit_code == 5 and "not on any linked" in result.stderr
+    assert result.exit_code == 5 and "subscription S-1 (Microsoft 365), which is not linked" \
+        in " ".join(result.stderr.split())
+    result = idsync("link", "resource", "UNKNOWN", "812")
+    assert result.exit_code == 4 and "resource UNKNOWN does not exist" in \
+        " ".join(result.stderr.split())
     assert idsync("link", "subscription", "S-1", "871").exit_code == 0
     result = idsync("link", "resource", "S-1:AZURE", "812")
     assert result.exit_code == 5 and "usage-based" in result.stderr
@@ -137,7 +145,7 @@ def test_custom_cost_below_psa_cost_needs_confirmation(idsync: Any, world: World
     link_contoso(idsync)
     result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "4.50",
                     "--cost", "3.00")
-    assert result.exit_code == 5 and "below the cost configured in the PSA (4.00)" in result.stderr
+    assert result.exit_code == 5 and "custom cost 3.00 is below the PSA cost 4.00" in result.stderr
     assert "--yes" in result.stderr
     assert world.psa()["postings"] == [] and len(idsync("links", "--json").json()) == 2
     result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "4.50",

@@ -32,7 +32,7 @@ MODELS = ("pydantic_settings", "idsync_core.models", "idsync_core.settings", "id
 DRIVER = """
 import json, sys
 report, sys.argv = sys.argv[1], ["idsync", *sys.argv[2:]]
-from idsync_core.cli.main import run
+from idsync_core.cli.entry import run
 try:
     run()
     code = 0

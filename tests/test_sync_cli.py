@@ -117,3 +117,32 @@ def test_a_failing_read_fails_its_link_only_and_the_exit_code_says_so(
     assert (summary["posted"], summary["failed"]) == (1, 1)
     assert "timed out" in result.stderr
     assert linked.quantity("871", "812") == "12"
+    said = " ".join(result.stderr.split())
+    assert "1 link(s) could not be read" in said and "nothing was posted for them" in said
+    # a read failure is not in the failure log: do not send the operator there
+    assert "log --failed" not in said and "idsync retry" not in said
+    assert idsync("log", "--failed", "--json").json() == []
+
+
+@pytest.mark.parametrize("command", [("sync", "--yes"), ("plan",), ("retry",),
+                                     ("apply", "plan.json")])
+def test_running_without_a_configuration_is_a_configuration_error(
+        idsync: Any, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        command: tuple[str, ...]) -> None:
+    monkeypatch.delenv("IDSYNC_CONFIG")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "nothing-here"))
+    (tmp_path / "plan.json").write_text(json.dumps({"links": []}))
+    monkeypatch.chdir(tmp_path)
+    result = idsync(*command)
+    assert result.exit_code == 3, result.stdout + result.stderr
+    said = " ".join(result.stderr.split())
+    assert "no PSA connection is configured (there is no configuration file at" in said
+    assert "hint:" in said
+
+
+def test_a_configuration_without_a_provider_is_a_configuration_error(
+        idsync: Any, world: World) -> None:
+    world.config.write_text(world.config.read_text().split("[providers.ingram]")[0])
+    for command in (("sync", "--yes"), ("plan",), ("retry",)):
+        result = idsync(*command)
+        assert result.exit_code == 3 and "no provider connection is configured" in result.stderr

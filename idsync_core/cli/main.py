@@ -6,9 +6,10 @@ from pathlib import Path
 
 import typer
 
-from idsync_core.cli import browse, demo, records, sync, system
+from idsync_core.cli import browse, demo, records, signals, sync, system
 from idsync_core.cli.context import CliState, IdsyncTyper, configure_logging, current_state
 from idsync_core.cli.link import link_app, unlink_app
+from idsync_core.cli.output import err
 from idsync_core.cli.price_source import price_app
 from idsync_core.cli.simulator import simulator_app
 
@@ -32,6 +33,10 @@ def main(
                                  "(stderr)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
 ) -> None:
+    stopped = signals.stopped_before_starting()
+    if stopped is not None:
+        err.print("stopped before it started; nothing was done")
+        raise typer.Exit(stopped)
     configure_logging(verbose)
     state = CliState(config=config, db=db, debug=debug)
     current_state.set(state)
@@ -50,8 +55,3 @@ app.command()(records.log)
 for command in (sync.plan, sync.apply, sync.sync, sync.retry):
     app.command()(command)
 app.add_typer(simulator_app, name="simulator")
-
-
-def run() -> None:
-    """Console entry point."""
-    app()

@@ -18,6 +18,8 @@ import pydantic  # cheap: pydantic imports BaseModel on first access, not here
 from rich.console import Console
 from rich.table import Table
 
+from idsync_core.engine.pricing import money_text
+
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False)
 
@@ -60,12 +62,7 @@ def cell(value: Any) -> str:
 
 def money(value: Decimal | None) -> str:
     """A price for people: at least two decimals (4.8 → 4.80), never rounded away."""
-    if value is None:
-        return "—"
-    exponent = value.as_tuple().exponent
-    shown = value.quantize(Decimal("0.01")) if isinstance(exponent, int) and exponent > -2 \
-        else value
-    return format(shown, "f")
+    return money_text(value)
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, as_json: bool,

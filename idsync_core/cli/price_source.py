@@ -8,32 +8,22 @@ from idsync_core.cli.context import IdsyncTyper, runtime
 from idsync_core.cli.inputs import confirm_or_refuse, price_choice
 from idsync_core.cli.link import PROVIDER
 from idsync_core.cli.output import out, table
-from idsync_core.engine import linking
+from idsync_core.engine import price_sources
 from idsync_core.engine.pricing import PriceSourceKind, Scope
-from idsync_core.engine.reader import Reader
-from idsync_core.errors import NotFoundError, RefusedError
 
 price_app = IdsyncTyper(help="Set, list and clear price sources (most specific wins: link, "
                         "agreement, company; default catalog).")
 
 
-def _scope(company: str | None, agreement: str | None, resource: str | None,
-           provider: str | None) -> tuple[Scope, str, str | None]:
-    """(scope, scope id, catalog item id whose PSA cost a custom cost is checked against)."""
-    chosen = [s for s in (company, agreement, resource) if s is not None]
+def _scope(company: str | None, agreement: str | None,
+           resource: str | None) -> tuple[Scope, str]:
+    """The scope the options name (exactly one of them), and the id given for it."""
+    chosen = [(scope, value) for scope, value in ((Scope.COMPANY, company),
+                                                  (Scope.AGREEMENT, agreement),
+                                                  (Scope.LINK, resource)) if value is not None]
     if len(chosen) != 1:
-        raise RefusedError("give exactly one of --company, --agreement or --resource")
-    if company is not None:
-        return Scope.COMPANY, company, None
-    if agreement is not None:
-        return Scope.AGREEMENT, agreement, None
-    rt = runtime()
-    assert resource is not None
-    link = rt.store.resource_link(rt.provider(provider).name, resource)
-    if link is None:
-        raise NotFoundError(f"resource {resource} is not linked",
-                            hint="link it first with `idsync link resource`")
-    return Scope.LINK, str(link.id), link.catalog_item_id
+        raise typer.BadParameter("give exactly one of --company, --agreement or --resource")
+    return chosen[0]
 
 
 @price_app.command("set")
@@ -51,20 +41,13 @@ def set_source(
     provider: str | None = PROVIDER,
 ) -> None:
     """Set the price source for a company, an agreement or one linked resource."""
-    scope, scope_id, catalog_item_id = _scope(company, agreement, resource, provider)
+    scope, object_id = _scope(company, agreement, resource)
     choice = price_choice(kind, price, cost, markup)
     assert choice is not None
     rt = runtime()
-
-    def apply(confirmed: bool) -> None:
-        choice.validate()
-        if catalog_item_id is not None:
-            catalog = Reader(rt).catalog_item(catalog_item_id)
-            linking.check_custom_cost(choice, catalog.cost, confirmed)
-        linking.set_price_source(rt, scope, scope_id, choice)
-
-    confirm_or_refuse(apply, yes)
-    out.print(f"Price source for {scope.value} {scope_id}: {kind.value}.")
+    confirm_or_refuse(lambda confirmed: price_sources.set_price_source(
+        rt, scope, object_id, choice, confirmed=confirmed, provider=provider), yes)
+    out.print(f"Price source for {scope.value} {object_id}: {kind.value}.")
 
 
 @price_app.command("list")
@@ -86,7 +69,6 @@ def clear_source(
     provider: str | None = PROVIDER,
 ) -> None:
     """Remove a setting; the next less specific one applies again."""
-    scope, scope_id, _ = _scope(company, agreement, resource, provider)
-    if not runtime().store.clear_price_source(scope.value, scope_id):
-        raise NotFoundError(f"no price source is set for {scope.value} {scope_id}")
-    out.print(f"Cleared the price source of {scope.value} {scope_id}.")
+    scope, object_id = _scope(company, agreement, resource)
+    price_sources.clear_price_source(runtime(), scope, object_id, provider)
+    out.print(f"Cleared the price source of {scope.value} {object_id}.")

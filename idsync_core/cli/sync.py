@@ -10,45 +10,42 @@ keeps doing so until stopped. ``retry`` re-runs the links in the failure log.
 from __future__ import annotations
 
 import json
-import re
-import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from idsync_core.cli import signals
 from idsync_core.cli.context import runtime
 from idsync_core.cli.output import err, out, print_json, table, to_jsonable
 from idsync_core.cli.render import outcome_record
+from idsync_core.durations import parse_duration
 from idsync_core.engine.posting import waiting_note
 from idsync_core.engine.report import PlanReport, build_report
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
-from idsync_core.errors import ConfigurationError, PartialFailure, RefusedError
+from idsync_core.errors import ApiError, ConfigurationError, PartialFailure, RefusedError
 
 if TYPE_CHECKING:  # for annotations only: the store pulls in SQLAlchemy
     from idsync_core.store import ResourceLink
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
-UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def parse_every(text: str) -> float:
     """``90s``, ``15m``, ``1h``, ``1d`` → seconds (at least one minute)."""
-    match = re.fullmatch(r"\s*(\d+)\s*([smhd])\s*", text)
-    if not match:
-        raise typer.BadParameter(f"{text!r} is not a duration like 15m, 1h or 1d",
-                                 param_hint="--every")
-    seconds = int(match.group(1)) * UNITS[match.group(2)]
+    try:
+        seconds = parse_duration(text).total_seconds()
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--every") from None
     if seconds < 60:
         raise typer.BadParameter("sync at most once a minute", param_hint="--every")
-    return float(seconds)
+    return seconds
 
 
 def report_record(report: PlanReport) -> dict[str, Any]:
@@ -122,26 +119,6 @@ def plan(
         print_json(record)
     else:
         print_report(record)
-
-
-@contextmanager
-def stop_on_signals() -> Iterator[threading.Event]:
-    """SIGTERM or Ctrl-C: finish (and journal) the postings in flight, start no new one."""
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        if stop.is_set():
-            raise KeyboardInterrupt
-        stop.set()
-        err.print("stopping after the postings in flight (again to abort)…")
-
-    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM,
-                                                                  signal.SIGINT)}
-    try:
-        yield stop
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
 
 
 def run_with_progress(run: Callable[[Callable[[LinkOutcome], None] | None], SyncSummary],
@@ -253,7 +230,7 @@ def sync(
     """Post what each linked PSA line needs to equal the provider."""
     interval = parse_every(every) if every else None
     rt = runtime()
-    with stop_on_signals() as stop:
+    with signals.graceful() as stop:
         while True:
             only_keys = None
             if not dry_run and not yes and sys.stdin.isatty() and interval is None:
@@ -268,11 +245,15 @@ def sync(
                     raise RefusedError("not confirmed; nothing was posted")
             try:
                 one_run(rt, dry_run=dry_run, as_json=as_json, stop=stop, only_keys=only_keys)
-            except PartialFailure as exc:
+            except (PartialFailure, ApiError) as exc:
                 if interval is None:
                     raise
-                err.print(f"[yellow]{exc.message}[/yellow]")
-            if interval is None or stop.wait(interval):
+                err.print(f"[yellow]{exc.message}[/yellow]")  # a later run tries again
+            if interval is None:
+                return
+            next_run = datetime.now().astimezone() + timedelta(seconds=interval)
+            err.print(f"next sync at {next_run:%H:%M} (every {every}); SIGTERM or Ctrl-C stops")
+            if stop.wait(interval):
                 return
 
 
@@ -290,8 +271,9 @@ def apply(
         raise ConfigurationError(f"{plan_file} is not a plan saved by `idsync plan --out`: "
                                  f"{exc}") from None
     rt = runtime()
+    rt.require_connections()
     links = [link for link in rt.store.active_resource_links() if link.id in link_ids]
-    with stop_on_signals() as stop:
+    with signals.graceful() as stop:
         one_run(rt, dry_run=False, as_json=as_json, stop=stop, links=links, only_keys=keys,
                 origin="apply", title=f"Apply {plan_file.name}")
 
@@ -299,6 +281,7 @@ def apply(
 def retry(as_json: bool = JSON) -> None:
     """Re-run the links whose postings are in the failure log."""
     rt = runtime()
+    rt.require_connections()
     links = list(rt.store.links_with_failures())
     if not links:
         if as_json:
@@ -306,6 +289,6 @@ def retry(as_json: bool = JSON) -> None:
         else:
             out.print("The failure log is empty.")
         return
-    with stop_on_signals() as stop:
+    with signals.graceful() as stop:
         one_run(rt, dry_run=False, as_json=as_json, stop=stop, links=links, origin="retry",
                 title="Retry")

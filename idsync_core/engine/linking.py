@@ -8,46 +8,38 @@
 One active link per provider object (the store enforces it too), and one resource per agreement
 line: two resources billed onto one line would overwrite each other's quantity, so that mapping
 is refused rather than summed. Unlinking stamps the link as removed; its history stays.
+
+"Does not exist" is told apart from "not allowed": an id the provider or the PSA does not know
+is ``NotFoundError`` (exit 4); one that exists but breaks a rule (its account or subscription is
+not linked, another company's agreement) is ``RefusedError`` (exit 5). A resource whose catalog
+item matches neither its SKU nor its name, or that would post below cost under its price source
+(chosen, or inherited from its agreement or company), needs a confirmation.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from idsync_core.engine import pricing
+from idsync_core.engine import price_sources, pricing
 from idsync_core.engine.planning import plan_link
 from idsync_core.engine.posting import resolve_open
+from idsync_core.engine.pricing import PriceChoice
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, reconcile_link
 from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
 
 if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
-    from idsync_core.models import Agreement, Company, ProviderAccount, Resource, Subscription
-    from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
-
-
-@dataclass
-class PriceChoice:
-    """A price source chosen on the command line for one scope."""
-
-    kind: pricing.PriceSourceKind
-    price: Decimal | None = None
-    cost: Decimal | None = None
-    markup_percent: Decimal | None = None
-
-    def validate(self) -> None:
-        if self.kind is pricing.PriceSourceKind.CUSTOM and (self.price is None or
-                                                            self.cost is None):
-            raise RefusedError("a custom price source needs both --price and --cost")
-        if self.kind is pricing.PriceSourceKind.MARKUP and self.markup_percent is None:
-            raise RefusedError("a markup price source needs --markup PERCENT")
-        for name, value in (("price", self.price), ("cost", self.cost)):
-            if value is not None and value < 0:
-                raise RefusedError(f"--{name} cannot be negative")
+    from idsync_core.models import (
+        Agreement,
+        CatalogItem,
+        Company,
+        ProviderAccount,
+        Resource,
+        Subscription,
+    )
+    from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
 
 
 def _find_account(runtime: Runtime, provider: str, account_id: str) -> ProviderAccount:
@@ -90,15 +82,26 @@ def link_company(runtime: Runtime, provider: str | None, account_id: str,
 
 def _find_subscription(runtime: Runtime, reader: Reader, provider: str,
                        subscription_id: str) -> tuple[Subscription, CompanyLink]:
-    links = [c for c in runtime.store.active_company_links() if c.provider == provider]
-    for company_link in links:
+    """The subscription under a linked account; else why not: it lives under an account that
+    is not linked (refused), or nowhere at the provider (not found)."""
+    linked = {c.account_id: c for c in runtime.store.active_company_links()
+              if c.provider == provider}
+    for company_link in linked.values():
         found = reader.subscriptions(provider, company_link.account_id).get(subscription_id)
         if found is not None:
             return found, company_link
-    raise RefusedError(
-        f"subscription {subscription_id} is not under any linked {provider} account",
-        hint="link its account first (`idsync link company ACCOUNT_ID PSA_COMPANY_ID`); "
-             "`idsync subscriptions ACCOUNT_ID` lists an account's subscriptions")
+    for account in runtime.provider(provider).list_accounts(None):
+        if account.id in linked:
+            continue
+        if subscription_id in reader.subscriptions(provider, account.id):
+            raise RefusedError(
+                f"subscription {subscription_id} belongs to {provider} account {account.id} "
+                f"({account.name}), which is not linked",
+                hint=f"link its account first (`idsync link company {account.id} "
+                     "PSA_COMPANY_ID`)")
+    raise NotFoundError(f"subscription {subscription_id} does not exist at {provider}",
+                        hint="`idsync subscriptions ACCOUNT_ID` lists an account's "
+                             "subscriptions")
 
 
 def link_subscription(runtime: Runtime, provider: str | None, subscription_id: str,
@@ -133,30 +136,44 @@ def link_subscription(runtime: Runtime, provider: str | None, subscription_id: s
 
 def _find_resource(runtime: Runtime, reader: Reader, provider: str,
                    resource_id: str) -> tuple[Resource, SubscriptionLink]:
-    for sub_link in runtime.store.active_subscription_links():
-        if sub_link.provider != provider:
-            continue
+    """The resource on a linked subscription; else why not: it is on a subscription of a
+    linked account that is not linked itself (refused), or on none of them (not found)."""
+    sub_links = [s for s in runtime.store.active_subscription_links() if s.provider == provider]
+    for sub_link in sub_links:
         found = reader.resources(provider, sub_link.subscription_id).get(resource_id)
         if found is not None:
             return found, sub_link
-    raise RefusedError(
-        f"resource {resource_id} is not on any linked {provider} subscription",
-        hint="link its subscription first (`idsync link subscription SUBSCRIPTION_ID "
-             "AGREEMENT_ID`); `idsync resources SUBSCRIPTION_ID` lists its resources")
+    linked_subscriptions = {s.subscription_id for s in sub_links}
+    for company_link in runtime.store.active_company_links():
+        if company_link.provider != provider:
+            continue
+        for subscription in reader.subscriptions(provider, company_link.account_id).values():
+            if subscription.id in linked_subscriptions:
+                continue
+            if resource_id in reader.resources(provider, subscription.id):
+                raise RefusedError(
+                    f"resource {resource_id} is on subscription {subscription.id} "
+                    f"({subscription.name}), which is not linked",
+                    hint=f"link it first (`idsync link subscription {subscription.id} "
+                         "AGREEMENT_ID`)")
+    raise NotFoundError(
+        f"resource {resource_id} does not exist on any subscription of a linked {provider} "
+        "account",
+        hint="`idsync resources SUBSCRIPTION_ID` lists a subscription's resources; link its "
+             "account and subscription first")
 
 
-def check_custom_cost(choice: PriceChoice | None, catalog_cost: Decimal | None,
-                      confirmed: bool) -> None:
-    """A custom cost below the PSA's configured cost needs an explicit confirmation."""
-    if choice is None or choice.kind is not pricing.PriceSourceKind.CUSTOM:
-        return
-    if choice.cost is None or catalog_cost is None or choice.cost >= catalog_cost:
-        return
-    if not confirmed:
-        raise ConfirmationRequired(
-            f"the custom cost {choice.cost} is below the cost configured in the PSA "
-            f"({catalog_cost})",
-            hint="confirm with --yes if that is intended")
+def product_mismatch(resource: Resource, catalog: CatalogItem) -> str | None:
+    """Why the catalog item does not look like the resource (neither the SKU nor the name
+    agrees), or None: Business Premium billed as the Business Basic item is a costly slip."""
+    def same(a: str, b: str) -> bool:
+        return bool(a) and " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+    if same(resource.sku, catalog.identifier) or same(resource.name, catalog.name):
+        return None
+    return (f"catalog item {catalog.id} ({catalog.identifier or '—'}: {catalog.name}) does not "
+            f"match resource {resource.id} ({resource.sku or '—'}: {resource.name}) by SKU or "
+            "name")
 
 
 def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
@@ -193,38 +210,28 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
             hint="link this resource to another catalog item, or unlink the other one")
     if price is not None:
         price.validate()
-        check_custom_cost(price, catalog.cost, confirmed)
     company_link = runtime.store.company_link_by_id(sub_link.company_link_id)
     assert company_link is not None
     link = ResourceLink(subscription_link_id=sub_link.id, provider=provider,
                         resource_id=resource.id, resource_name=resource.name,
                         agreement_id=sub_link.agreement_id, catalog_item_id=catalog.id,
                         catalog_item_name=catalog.name)
+    to_confirm = [m for m in (product_mismatch(resource, catalog),
+                              price_sources.new_link_below_cost(reader, link, company_link,
+                                                                catalog, resource, price))
+                  if m is not None]
+    if to_confirm and not confirmed:
+        raise ConfirmationRequired("; ".join(to_confirm),
+                                   hint="confirm with --yes (or answer yes) if that is "
+                                        "intended; nothing was linked")
     if dry_run:
-        setting = _setting_of(pricing.Scope.LINK, "", price) if price is not None else None
-        plan = plan_link(runtime, reader, link, sub_link, company_link, price_setting=setting)
+        plan = plan_link(runtime, reader, link, sub_link, company_link, price_setting=price)
         return LinkOutcome(plan, dry_run=True)
     runtime.store.add_link(link, resource=resource.name, catalog_item=catalog.name,
                            agreement=sub_link.agreement_id)
     if price is not None:
-        set_price_source(runtime, pricing.Scope.LINK, str(link.id), price)
+        price_sources.store_setting(runtime, pricing.Scope.LINK, str(link.id), price)
     return reconcile(runtime, reader, link, origin="link", link_created=True)
-
-
-def _setting_of(scope: pricing.Scope, scope_id: str, choice: PriceChoice) -> PriceSourceSetting:
-    from idsync_core.store import PriceSourceSetting
-
-    return PriceSourceSetting(scope=scope.value, scope_id=scope_id, kind=choice.kind.value,
-                              price=choice.price, cost=choice.cost,
-                              markup_percent=choice.markup_percent)
-
-
-def set_price_source(runtime: Runtime, scope: pricing.Scope, scope_id: str,
-                     choice: PriceChoice) -> PriceSourceSetting:
-    choice.validate()
-    setting = _setting_of(scope, scope_id, choice)
-    runtime.store.set_price_source(setting)
-    return setting
 
 
 def reconcile(runtime: Runtime, reader: Reader, link: ResourceLink, *, origin: str,

@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
         Resource,
         Subscription,
     )
-    from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
+    from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
 
 ZERO = Decimal(0)
 
@@ -126,7 +126,7 @@ def steps(desired: Decimal, today: date, q_today: Decimal, next_date: date,
 
 def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
               sub_link: SubscriptionLink, company_link: CompanyLink, *,
-              price_setting: PriceSourceSetting | None = None) -> LinePlan:
+              price_setting: pricing.PriceSetting | None = None) -> LinePlan:
     """Plan one link. ``link`` may be unsaved (a dry-run link); ``price_setting`` then stands
     in for the price source it would get."""
     from idsync_core.engine.dates import decrease_date  # it imports the models

@@ -9,6 +9,10 @@ default is Catalog. Kinds:
 * ``custom``  — a price and cost the operator typed;
 * ``provider`` — the marketplace's unit price and cost for the resource;
 * ``markup``  — the provider's unit cost plus a percentage, rounded half-up to the cent.
+
+A setting that would post below cost — a custom cost under the PSA cost, a markup price under
+the PSA cost, a negative markup, a price under its own cost — is allowed only when confirmed
+(:func:`below_cost`; :mod:`price_sources` applies it at every scope).
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
+
+from idsync_core.errors import RefusedError
 
 if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
     from idsync_core.models import AgreementLine, CatalogItem, Resource
@@ -38,6 +44,47 @@ class Scope(enum.StrEnum):
     LINK = "link"
     AGREEMENT = "agreement"
     COMPANY = "company"
+
+
+class PriceSetting(Protocol):
+    """A price source as stored (``PriceSourceSetting``) or as chosen (:class:`PriceChoice`)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def price(self) -> Decimal | None: ...
+    @property
+    def cost(self) -> Decimal | None: ...
+    @property
+    def markup_percent(self) -> Decimal | None: ...
+
+
+@dataclass
+class PriceChoice:
+    """A price source an operator chose for one scope (before it is stored)."""
+
+    kind: PriceSourceKind
+    price: Decimal | None = None
+    cost: Decimal | None = None
+    markup_percent: Decimal | None = None
+
+    def validate(self) -> None:
+        if self.kind is PriceSourceKind.CUSTOM and (self.price is None or self.cost is None):
+            raise RefusedError("a custom price source needs both --price and --cost")
+        if self.kind is PriceSourceKind.MARKUP and self.markup_percent is None:
+            raise RefusedError("a markup price source needs --markup PERCENT")
+        for name, value in (("price", self.price), ("cost", self.cost)):
+            if value is not None and value < 0:
+                raise RefusedError(f"--{name} cannot be negative")
+
+
+def money_text(value: Decimal | None) -> str:
+    """Money for people: at least two decimals (4.8 → 4.80), never rounded away."""
+    if value is None:
+        return "—"
+    exponent = value.as_tuple().exponent
+    shown = value.quantize(CENT) if isinstance(exponent, int) and exponent > -2 else value
+    return format(shown, "f")
 
 
 @dataclass(frozen=True)
@@ -73,7 +120,7 @@ def markup_price(cost: Decimal, percent: Decimal) -> Decimal:
     return (cost * (1 + percent / 100)).quantize(CENT, rounding=ROUND_HALF_UP)
 
 
-def resolve(setting: PriceSourceSetting | None, *, catalog: CatalogItem | None,
+def resolve(setting: PriceSetting | None, *, catalog: CatalogItem | None,
             line: AgreementLine | None, resource: Resource) -> Pricing:
     """Price and cost for a posting under ``setting`` (None: the Catalog default)."""
     kind = PriceSourceKind(setting.kind) if setting else PriceSourceKind.CATALOG
@@ -94,3 +141,34 @@ def resolve(setting: PriceSourceSetting | None, *, catalog: CatalogItem | None,
         return Pricing(None, None, "markup (provider cost unknown)")
     return Pricing(markup_price(resource.unit_cost, setting.markup_percent), resource.unit_cost,
                    f"markup {setting.markup_percent}%")
+
+
+def below_cost(setting: PriceSetting, *, catalog: CatalogItem,
+               resource: Resource | None) -> str | None:
+    """Why postings of ``catalog`` under ``setting`` would sell below cost, or None.
+
+    Custom: its cost under the PSA's cost of the product, or its price under its own cost.
+    Markup: a negative percentage, or a price (provider cost + markup) under the PSA cost.
+    ``resource`` gives the provider cost a markup starts from (None: not known yet).
+    """
+    kind = PriceSourceKind(setting.kind)
+    psa_cost = catalog.cost
+    if kind is PriceSourceKind.CUSTOM:
+        if setting.cost is not None and psa_cost is not None and setting.cost < psa_cost:
+            return (f"custom cost {money_text(setting.cost)} is below the PSA cost "
+                    f"{money_text(psa_cost)}")
+        if setting.price is not None and setting.cost is not None and setting.price < setting.cost:
+            return (f"custom price {money_text(setting.price)} is below its cost "
+                    f"{money_text(setting.cost)}")
+    if kind is PriceSourceKind.MARKUP and setting.markup_percent is not None:
+        if setting.markup_percent < 0:
+            return (f"markup {setting.markup_percent}% is negative: the price falls below the "
+                    "provider's cost")
+        provider_cost = resource.unit_cost if resource is not None else None
+        if provider_cost is not None and psa_cost is not None:
+            price = markup_price(provider_cost, setting.markup_percent)
+            if price < psa_cost:
+                return (f"markup price {money_text(price)} (provider cost "
+                        f"{money_text(provider_cost)} + {setting.markup_percent}%) is below the "
+                        f"PSA cost {money_text(psa_cost)}")
+    return None

@@ -94,6 +94,7 @@ def unlinked_resources(runtime: Runtime, reader: Reader) -> list[dict[str, Any]]
 
 def build_report(runtime: Runtime) -> PlanReport:
     """Plan every link (read-only: nothing is posted, no lock is taken)."""
+    runtime.require_connections()
     reader = Reader(runtime)
     run = run_links(runtime, runtime.store.active_resource_links(),
                     lambda reader, link: LinkOutcome(plan_one(runtime, reader, link),

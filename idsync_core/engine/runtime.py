@@ -97,7 +97,25 @@ class Runtime:
                      pool_size=self.settings.sync.concurrency + 2)
 
     def _where(self) -> str:
-        return f" in {self.config_path}" if self.config_path else ""
+        if self.config_path is None:
+            return ""
+        if not self.config_path.exists():
+            return f" (there is no configuration file at {self.config_path})"
+        return f" in {self.config_path}"
+
+    def require_connections(self) -> None:
+        """A PSA and at least one provider are configured, or a ConfigurationError naming what
+        is missing: planning or syncing with half the picture would report "nothing to do"."""
+        if not self.settings.psa:
+            raise ConfigurationError(
+                f"no PSA connection is configured{self._where()}",
+                hint="add a [psa] table with plugin = \"connectwise\" or \"autotask\" "
+                     "(see the README's Configuration section), or point --config / "
+                     "IDSYNC_CONFIG at your idsync.toml")
+        if not self.settings.providers:
+            raise ConfigurationError(
+                f"no provider connection is configured{self._where()}",
+                hint="add a [providers.NAME] table, e.g. [providers.ingram] plugin = \"odin\"")
 
     @cached_property
     def psa(self) -> PsaConnection:

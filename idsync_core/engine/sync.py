@@ -191,6 +191,7 @@ def sync_all(runtime: Runtime, *, dry_run: bool = False, links: list[ResourceLin
              stop: threading.Event | None = None,
              progress: Callable[[LinkOutcome], None] | None = None) -> SyncSummary:
     """One sync run over every active resource link (or the given ones)."""
+    runtime.require_connections()
     runtime.close_connections()  # a run reads both sides afresh
     if not dry_run:
         runtime.unknown_outcome_wait  # noqa: B018  (a bad setting stops the run before it posts)
