@@ -71,3 +71,33 @@ def test_base_url_accepts_https_and_loopback_http(url: str) -> None:
 def test_base_url_refuses_plain_http_elsewhere(url: str, why: str) -> None:
     with pytest.raises(ValidationError, match=why):
         Urls(url=url)
+
+
+def test_unknown_outcome_wait_is_a_duration_of_at_least_twice_the_longest_timeout(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from idsync_core.engine.runtime import Runtime
+
+    config = tmp_path / "idsync.toml"
+    config.write_text('[psa]\nplugin = "autotask"\ntimeout = 90\n'
+                      '[providers.ingram]\nplugin = "odin"\n'
+                      '[sync]\nunknown_outcome_wait = "2m"\n')
+    settings, path = load_settings(config)
+    assert settings.sync.unknown_outcome_wait == timedelta(minutes=2)
+    with pytest.raises(ConfigurationError, match=r"shorter than twice the longest request "
+                       r"timeout \(90 s, \[psa\] timeout\)") as refused:
+        Runtime(settings, config_path=path).unknown_outcome_wait  # noqa: B018
+    assert refused.value.hint is not None and "'3m'" in refused.value.hint
+    monkeypatch.setenv("IDSYNC_SYNC__UNKNOWN_OUTCOME_WAIT", "3m")
+    settings, path = load_settings(config)
+    assert Runtime(settings, config_path=path).unknown_outcome_wait == timedelta(minutes=3)
+    # the connector's default counts where none is set: Autotask's is 60 s
+    config.write_text('[psa]\nplugin = "autotask"\n[sync]\nunknown_outcome_wait = "90s"\n')
+    monkeypatch.delenv("IDSYNC_SYNC__UNKNOWN_OUTCOME_WAIT")
+    settings, path = load_settings(config)
+    with pytest.raises(ConfigurationError, match=r"60 s"):
+        Runtime(settings, config_path=path).unknown_outcome_wait  # noqa: B018
+    config.write_text('[sync]\nunknown_outcome_wait = "15 minutes"\n')
+    with pytest.raises(ConfigurationError, match="not a duration like 90s, 15m"):
+        load_settings(config)
