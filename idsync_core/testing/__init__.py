@@ -18,12 +18,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from idsync_core.testing.clock import SuiteClock
     from idsync_core.testing.config import (
         CAPABILITIES,
+        Known,
         LargeTenant,
         Listing,
         SampleIds,
         SuiteConfig,
+        TokenRequest,
         WriteRequest,
     )
     from idsync_core.testing.faults import PathFault
@@ -37,8 +40,9 @@ if TYPE_CHECKING:
     )
 
 _HOME = {
-    "CAPABILITIES": "config", "LargeTenant": "config", "Listing": "config",
-    "SampleIds": "config", "SuiteConfig": "config", "WriteRequest": "config",
+    "CAPABILITIES": "config", "Known": "config", "LargeTenant": "config", "Listing": "config",
+    "SampleIds": "config", "SuiteConfig": "config", "TokenRequest": "config",
+    "WriteRequest": "config", "SuiteClock": "clock",
     "PathFault": "faults", "Harness": "harness", "World": "harness",
     "ReplaySimulator": "replay", "load_recording": "replay",
     "ConnectorSuite": "suite", "ProviderSuite": "suite", "PsaSuite": "suite",
@@ -49,6 +53,7 @@ __all__ = [
     "CAPABILITIES",
     "ConnectorSuite",
     "Harness",
+    "Known",
     "LargeTenant",
     "Listing",
     "PathFault",
@@ -56,7 +61,9 @@ __all__ = [
     "PsaSuite",
     "ReplaySimulator",
     "SampleIds",
+    "SuiteClock",
     "SuiteConfig",
+    "TokenRequest",
     "World",
     "WriteRequest",
     "get_connector_test_class",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import date
 from urllib.parse import urlsplit
 
@@ -47,9 +48,12 @@ class ConnectWise:
     settings_model = ConnectWiseSettings
     simulator = staticmethod(create_simulator)
 
-    def __init__(self, settings: ConnectWiseSettings) -> None:
+    def __init__(self, settings: ConnectWiseSettings, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """``sleep`` is for tests (the conformance suite's clock): what waits for a budget or
+        a Retry-After."""
         self.settings = settings
-        self.client = ConnectWiseClient(settings)
+        self.client = ConnectWiseClient(settings, sleep=sleep)
         self.additions: OnceCache[int, list[mapping.Addition]] = OnceCache()
         self._catalog: dict[int, Row] = {}
         self._catalog_lock = threading.Lock()
