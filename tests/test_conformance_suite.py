@@ -65,12 +65,17 @@ from idsync_core.testing import (
     Listing,
     ReplaySimulator,
     SuiteConfig,
+    TokenRequest,
     WriteRequest,
     get_connector_test_class,
 )
 from idsync_fakes.provider import FakeProvider
 from idsync_fakes.psa import FakePsa
 from idsync_fakes.world import PROVIDER_WORLD, PSA_WORLD
+from idsync_pax8.connector import Pax8
+from idsync_pax8.simulator import Pax8Simulator
+from idsync_pax8.simulator import create_simulator as create_pax8_simulator
+from idsync_pax8.simulator import example_seed as pax8_example
 
 pytest_plugins = ["pytester", "idsync_core.testing.pytest_plugin"]
 
@@ -556,6 +561,63 @@ class SwapsPrices(FakeProvider):
                 for r in super().idsync_list_resources(subscription_id)]
 
 
+@dataclass
+class Renamed:
+    """A simulator whose settings name a variant's entry point instead of its connector's."""
+
+    inner: Pax8Simulator
+    plugin: str
+
+    @property
+    def app(self) -> ASGIApp:
+        return self.inner.app
+
+    @property
+    def controls(self) -> SimulatorControls:
+        return self.inner.controls
+
+    def connection_settings(self, base_url: str) -> dict[str, Any]:
+        return {**self.inner.connection_settings(base_url), "plugin": self.plugin}
+
+
+def pax8_variant(plugin: str) -> Any:
+    return staticmethod(lambda seed: Renamed(create_pax8_simulator(seed), plugin))
+
+
+class Pax8NoRenewal(Pax8):
+    """The Pax8 example, but a 401 is final: the token is never renewed."""
+
+    simulator = pax8_variant("pax8-no-renewal")
+
+    def __init__(self, settings: Any, *, sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(settings, sleep=sleep, clock=clock)
+        self.client.on_unauthorized = lambda response: False  # type: ignore[method-assign]
+
+
+class Pax8FirstPageOnly(Pax8):
+    """The Pax8 example, but a company's subscriptions are read from page 0 only."""
+
+    simulator = pax8_variant("pax8-first-page")
+
+    @hookimpl
+    def idsync_list_subscriptions(self, account_id: str) -> Iterator[Subscription]:
+        body = self.client.get_json("/subscriptions", params={
+            "companyId": account_id, "page": 0, "size": self.client.page_size})
+        return iter([Subscription(id=r["id"], account_id=account_id, name=r["productName"])
+                     for r in body["content"]])
+
+
+def pax8_large_seed() -> dict[str, Any]:
+    """More than a 200-row page of companies, and of one company's subscriptions."""
+    seed = pax8_example()
+    seed["companies"] += [{"id": f"bulk-{n}", "name": f"Bulk {n}"} for n in range(250)]
+    seed["subscriptions"] += [{"id": f"bulk-sub-{n}", "companyId": "bulk-0",
+                               "productName": "Exchange Online (Plan 1)", "quantity": 1,
+                               "status": "Active"} for n in range(250)]
+    return seed
+
+
 class PostsTwice(FakePsa):
     """Sends every adjustment twice."""
 
@@ -580,7 +642,8 @@ CONNECTORS: dict[str, type] = {
     "truncates-subscriptions": TruncatesSubscriptions, "quantity-zero": QuantityZero,
     "status-active": StatusActive, "swaps-prices": SwapsPrices,
     "makes-up-ids": MakesUpIds, "returns-floats": ReturnsFloats, "posts-twice": PostsTwice,
-    "finds-anything": FindsAnything}
+    "finds-anything": FindsAnything, "pax8-no-renewal": Pax8NoRenewal,
+    "pax8-first-page": Pax8FirstPageOnly}
 
 
 TOY_KNOWN = [
@@ -616,7 +679,7 @@ def suite_config(plugin: str = "toy", **changes: Any) -> SuiteConfig:
 def publish(pytester: pytest.Pytester) -> None:
     """Install the toy connectors for the inner run: a dist-info naming this module's classes."""
     info = pytester.path / "idsync_toy-1.0.dist-info"
-    info.mkdir()
+    info.mkdir(exist_ok=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: idsync-toy\nVersion: 1.0\n")
     lines = [f"{name} = {__name__}:{cls.__name__}" for name, cls in CONNECTORS.items()]
     (info / "entry_points.txt").write_text("[idsync]\n" + "\n".join(lines) + "\n")
@@ -695,6 +758,14 @@ CONFIGS: dict[str, SuiteConfig] = {
     "status-active": fake_provider("status-active"),
     "swaps-prices": fake_provider("swaps-prices"),
     "one-quantity": fake_provider(known=[PROVIDER_KNOWN[0]]),
+    "pax8-no-renewal": SuiteConfig(plugin="pax8-no-renewal",
+                                   token_request=TokenRequest("POST", "/v1/token")),
+    "pax8-first-page": SuiteConfig(plugin="pax8-first-page", large_tenant=LargeTenant(
+        pax8_large_seed(), [Listing("list_accounts", 254)])),
+    "pax8-first-page-named": SuiteConfig(plugin="pax8-first-page", large_tenant=LargeTenant(
+        pax8_large_seed(), [Listing("list_accounts", 254),
+                            Listing("list_subscriptions", 250, {"account_id": "bulk-0"})],
+        unpaged={"list_resources": "one GET per subscription"})),
     "makes-up-ids": fake_provider("makes-up-ids"),
     "returns-floats": fake_provider("returns-floats"),
     "posts-twice": fake_psa("posts-twice"),
@@ -770,12 +841,25 @@ def test_a_simulator_429_without_the_header_cannot_pass_the_retry_after_check(
     assert "declare missing={'retry_after'" in failures["test_retry_after_is_honoured"]
 
 
-def test_the_throttle_checks_cost_no_real_time(pytester: pytest.Pytester) -> None:
-    """Retry-After: 17 and a 5 s backoff, waited on the suite's clock: both checks together
-    take far less than the 22 s they would sleep for real."""
-    reports = run_suite(pytester, "good", "-k", "retry_after")
-    assert [r.outcome for r in reports.values()] == ["passed", "passed"]
-    assert sum(r.duration for r in reports.values()) < 17
+def test_the_throttle_checks_wait_on_the_suites_clock_not_for_real(
+        pytester: pytest.Pytester) -> None:
+    """The Retry-After (17 s) and the backoff (5 s) are slept on the suite's clock: the
+    connector's sleeps land there, so no real second passes."""
+    extra = """
+
+        class TestClock(TestInner):
+            def test_retry_after_sleeps_on_the_suite_clock(self, idsync_conformance):
+                self.test_retry_after_is_honoured(idsync_conformance)
+                assert idsync_conformance.clock.slept == [17]
+
+            def test_backoff_sleeps_on_the_suite_clock(self, idsync_conformance):
+                self.test_429_without_retry_after_is_backed_off(idsync_conformance)
+                assert idsync_conformance.clock.slept == [5.0]
+        """
+    reports = run_suite(pytester, "good", "-k", "suite_clock", extra=extra)
+    assert {name: r.outcome for name, r in reports.items()} == {
+        "test_retry_after_sleeps_on_the_suite_clock": "passed",
+        "test_backoff_sleeps_on_the_suite_clock": "passed"}
 
 
 def test_parsing_html_as_json_fails(pytester: pytest.Pytester) -> None:
@@ -983,3 +1067,28 @@ def test_known_rows_that_cannot_tell_a_bug_from_a_coincidence_fail(
 def test_known_rows_refuse_fields_the_checks_do_not_compare() -> None:
     with pytest.raises(ValueError, match="values may name"):
         Known("list_resources", {"subscription_id": "S-1"}, "S-1:X", {"name": "Exchange"})
+
+
+def test_a_token_never_renewed_fails_the_renewal_check(pytester: pytest.Pytester) -> None:
+    """A connector on the Pax8 example's simulator whose 401s are final: the renewal check
+    fails; the lifetime check (the token replaced before it expires, no 401 needed) passes."""
+    reports = run_suite(pytester, "pax8-no-renewal", "-k", "token")
+    failures = failed(reports)
+    assert set(failures) == {"test_a_refused_token_is_renewed_once"}
+    assert ("after a 401 to a request whose token had worked a moment before, the listing "
+            "raised ConfigurationError: Pax8 API GET /v1/companies: Pax8 API refused the "
+            "credentials (HTTP 401)") in failures["test_a_refused_token_is_renewed_once"]
+    assert reports["test_a_token_is_replaced_before_it_expires"].outcome == "passed"
+
+
+def test_an_http_listing_returning_its_first_page_fails_whether_named_or_not(
+        pytester: pytest.Pytester) -> None:
+    """The case of the issue: the large tenant named only list_accounts, and the connector's
+    subscriptions stopped after one page. Now the suite names what it did not check; named,
+    the truncation itself is found."""
+    unnamed = failed(run_suite(pytester, "pax8-first-page", "-k", "pages"))
+    assert "but not list_subscriptions, list_resources" in unnamed[
+        "test_listings_are_complete_across_pages"]
+    named = failed(run_suite(pytester, "pax8-first-page-named", "-k", "pages"))
+    assert ("list_subscriptions(account_id='bulk-0') returned 200 rows, the large tenant has "
+            "250 — exactly a common page size") in named["test_listings_are_complete_across_pages"]
