@@ -14,19 +14,12 @@ from pydantic import SecretStr
 
 from idsync_core.errors import ApiError, ConfigurationError, RejectedError
 from idsync_core.http import ApiClient, BearerToken, ClientCredentials, IssuedToken, RetryPolicy
+from idsync_core.testing import SuiteClock
 
 TOKEN_URL = "https://login.example.test/oauth/token"
 API = "https://api.example.test/v1"
 SECRET = "s3cret-value-never-shown"
 HINT = "[providers.vendor] client_id and client_secret"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def grant(body: str = "form", **kwargs: object) -> ClientCredentials:
@@ -85,17 +78,17 @@ def test_a_missing_or_odd_lifetime_falls_back_to_the_default(expires_in: object)
 
 
 def test_the_token_is_cached_and_replaced_a_margin_before_it_expires() -> None:
-    clock = Clock()
+    clock = SuiteClock()
     with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
         tokens = mock.post(TOKEN_URL).mock(side_effect=[answer("tok-1", 600),
                                                         answer("tok-2", 600)])
         api = mock.get(f"{API}/items").respond(200, json=[])
-        client = VendorClient(BearerToken(grant().issue, clock=clock))
+        client = VendorClient(BearerToken(grant().issue, clock=clock.monotonic))
         client.get_json("/items")
-        clock.now += 539  # 600 s lifetime, refreshed 60 s early at most, a tenth here: 60 s
+        clock.advance(539)  # 600 s lifetime, refreshed 60 s early at most, a tenth here: 60 s
         client.get_json("/items")
         assert tokens.call_count == 1
-        clock.now += 1
+        clock.advance(1)
         client.get_json("/items")
     assert tokens.call_count == 2
     assert [c.request.headers["Authorization"] for c in api.calls] == [

@@ -2,9 +2,16 @@
 
 A connector's whole conformance test::
 
-    from idsync_core.testing import SuiteConfig, get_connector_test_class
+    from idsync_core.testing import Known, LargeTenant, Listing, SuiteConfig
+    from idsync_core.testing import get_connector_test_class
 
-    TestHaloConformance = get_connector_test_class(SuiteConfig(plugin="halopsa"))
+    TestHaloConformance = get_connector_test_class(SuiteConfig(
+        plugin="halopsa",
+        large_tenant=LargeTenant(big_seed, [Listing("list_companies", 1203), ...]),
+        known=[Known("list_catalog", {}, "501", {"price": "4.80", "cost": "4.00"}), ...]))
+
+Checks that need something the configuration does not give fail and say what to add (see
+:mod:`idsync_core.testing.config`).
 
 The pytest plugin (``idsync_core.testing.pytest_plugin``) provides the ``idsync_conformance``
 fixture the suite runs on; it is registered when IDSync is installed. Every pytest run of a

@@ -4,12 +4,13 @@ A connector author writes::
 
     from idsync_core.testing import SuiteConfig, get_connector_test_class
 
-    TestHaloConformance = get_connector_test_class(SuiteConfig(plugin="halopsa"))
+    TestHaloConformance = get_connector_test_class(SuiteConfig(plugin="halopsa", ...))
 
-and pytest (with the ``idsync_core.testing.pytest_plugin`` plugin loaded, which installing
-IDSync does) runs :class:`ConnectorSuite` plus :class:`PsaSuite` or :class:`ProviderSuite`.
-Each test works through the ``idsync_conformance`` fixture (a :class:`Harness`: fresh worlds and
-connections per test). ``@requires(...)`` names what a test needs; the fixture skips it, with the
+(what the ``...`` holds: :mod:`idsync_core.testing.config`) and pytest (with the
+``idsync_core.testing.pytest_plugin`` plugin loaded, which installing IDSync does) runs
+:class:`ConnectorSuite` plus :class:`PsaSuite` or :class:`ProviderSuite`. Each test works
+through the ``idsync_conformance`` fixture (a :class:`Harness`: fresh worlds and connections
+per test). ``@requires(...)`` names what a test needs; the fixture skips it, with the
 reason, when the connector declared that capability missing or the test cannot apply.
 """
 

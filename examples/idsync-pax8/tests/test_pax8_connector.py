@@ -16,6 +16,7 @@ from idsync_core.errors import NotFoundError
 from idsync_core.models import SubscriptionStatus
 from idsync_core.plugins import ProviderConnection, discover_plugins, open_connection
 from idsync_core.simulation import ServerThread
+from idsync_core.testing import SuiteClock
 from idsync_pax8.simulator import Pax8Simulator, create_simulator
 
 CONTOSO = "3f1d2c4e-5a6b-4c7d-8e9f-0a1b2c3d4e01"
@@ -24,16 +25,12 @@ NORTHWIND = "3f1d2c4e-5a6b-4c7d-8e9f-0a1b2c3d4e03"
 AZURE = "7e2b9c1a-0004-4d2e-9f3a-1b2c3d4e5f04"
 
 
+Served = tuple[Pax8Simulator, str, SuiteClock]
+"""The simulator, its URL, and the clock its tokens expire by."""
+
+
 def sub(n: int) -> str:
     return f"a0c4e6f8-1000-4b2d-8c3e-{n:012d}"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(autouse=True)
@@ -42,9 +39,9 @@ def only_pax8(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def served() -> Iterator[tuple[Pax8Simulator, str, Clock]]:
-    clock = Clock()
-    simulator = create_simulator(None, clock=clock)
+def served() -> Iterator[Served]:
+    clock = SuiteClock()
+    simulator = create_simulator(None, clock=clock.monotonic)
     with ServerThread(simulator.app) as server:
         yield simulator, server.url, clock
 
@@ -56,7 +53,7 @@ def connect(simulator: Pax8Simulator, url: str, **settings: Any) -> ProviderConn
     return connection
 
 
-def test_the_example_seed_reads_as_documented(served: tuple[Pax8Simulator, str, Clock]) -> None:
+def test_the_example_seed_reads_as_documented(served: Served) -> None:
     simulator, url, _ = served
     pax8 = connect(simulator, url)
     assert [a.name for a in pax8.list_accounts()] == [
@@ -74,7 +71,7 @@ def test_the_example_seed_reads_as_documented(served: tuple[Pax8Simulator, str, 
 
 
 def test_a_price_in_another_currency_is_not_passed_on(
-        served: tuple[Pax8Simulator, str, Clock], caplog: pytest.LogCaptureFixture) -> None:
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
     simulator, url, _ = served
     with caplog.at_level(logging.WARNING, logger="idsync_pax8"):
         [tailspin] = connect(simulator, url).list_resources(sub(7))
@@ -86,7 +83,7 @@ def test_a_price_in_another_currency_is_not_passed_on(
 
 
 def test_usage_based_products_are_listed_without_a_seat_count(
-        served: tuple[Pax8Simulator, str, Clock]) -> None:
+        served: Served) -> None:
     simulator, url, _ = served
     [azure] = connect(simulator, url, usage_based_products=[AZURE]).list_resources(sub(5))
     assert (azure.seat_based, azure.quantity) == (False, None)
@@ -95,7 +92,7 @@ def test_usage_based_products_are_listed_without_a_seat_count(
 
 
 def test_an_unknown_status_is_skipped_not_guessed(
-        served: tuple[Pax8Simulator, str, Clock], caplog: pytest.LogCaptureFixture) -> None:
+        served: Served, caplog: pytest.LogCaptureFixture) -> None:
     simulator, url, _ = served
     httpx.post(f"{url}/_sim/subscriptions/{sub(2)}", json={"status": "Frozen"}).raise_for_status()
     with caplog.at_level(logging.WARNING, logger="idsync_pax8"):
@@ -104,7 +101,7 @@ def test_an_unknown_status_is_skipped_not_guessed(
     assert caplog.messages == [f"skipping Pax8 subscription {sub(2)}: unknown status 'Frozen'"]
 
 
-def test_unknown_ids_are_not_found(served: tuple[Pax8Simulator, str, Clock]) -> None:
+def test_unknown_ids_are_not_found(served: Served) -> None:
     simulator, url, _ = served
     pax8 = connect(simulator, url)
     with pytest.raises(NotFoundError, match="Pax8 company no-such-company does not exist"):
@@ -114,7 +111,7 @@ def test_unknown_ids_are_not_found(served: tuple[Pax8Simulator, str, Clock]) -> 
 
 
 def test_a_change_at_pax8_is_read_by_the_next_listing(
-        served: tuple[Pax8Simulator, str, Clock]) -> None:
+        served: Served) -> None:
     simulator, url, _ = served
     httpx.post(f"{url}/_sim/subscriptions/{sub(1)}", json={"quantity": 11}).raise_for_status()
     [exchange] = connect(simulator, url).list_resources(sub(1))
@@ -122,14 +119,14 @@ def test_a_change_at_pax8_is_read_by_the_next_listing(
 
 
 def test_a_token_expiring_mid_run_is_renewed_once(
-        served: tuple[Pax8Simulator, str, Clock]) -> None:
+        served: Served) -> None:
     """The server's clock passes the token's 24 hours while the connector's does not (clocks
     drift, tokens are revoked): the next request is refused, one new token is fetched, and the
     run goes on."""
     simulator, url, clock = served
     pax8 = connect(simulator, url)
     assert len(list(pax8.list_accounts())) == 4
-    clock.now += 86400
+    clock.advance(86400)
     assert len(list(pax8.list_subscriptions(CONTOSO))) == 2
     log = simulator.controls.log
     assert log.count("POST", "/v1/token") == 2
