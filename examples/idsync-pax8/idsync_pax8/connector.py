@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
 import httpx
@@ -15,7 +16,9 @@ from idsync_core.models import ProviderAccount, Resource, Subscription
 from idsync_pax8 import mapping
 from idsync_pax8.client import Pax8Client
 from idsync_pax8.settings import Pax8Settings
-from idsync_pax8.simulator import create_simulator
+
+if TYPE_CHECKING:
+    from idsync_pax8.simulator import Pax8Simulator
 
 
 class Pax8:
@@ -28,7 +31,14 @@ class Pax8:
 
     kind = "provider"
     settings_model = Pax8Settings
-    simulator = staticmethod(create_simulator)
+
+    @staticmethod
+    def simulator(seed: dict[str, Any] | None) -> Pax8Simulator:
+        """The simulator of ``seed``, imported on call: every command loads the connector,
+        and none but ``simulator serve``, ``demo`` and tests should pay for Starlette."""
+        from idsync_pax8.simulator import create_simulator
+
+        return create_simulator(seed)
 
     def __init__(
         self,

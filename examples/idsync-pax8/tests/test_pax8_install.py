@@ -4,6 +4,8 @@ simulator's example seed (package data a wheel can easily leave out)."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 from idsync_core.testing.install import install_and_list
@@ -21,3 +23,14 @@ def test_pip_installs_the_distribution_and_idsync_plugins_lists_it(tmp_path: Pat
                   "idsync_list_resources", "idsync_list_subscriptions"],
     }
     assert (target / "idsync_pax8" / "simulator" / "seed_example.json").is_file()
+
+
+def test_loading_the_connector_does_not_load_its_simulator() -> None:
+    """Every idsync command loads the installed connectors; the simulator (and Starlette) are
+    for ``simulator serve``, ``demo`` and tests only."""
+    probe = ("import sys, idsync_pax8.connector; "
+             "print(sorted(m for m in sys.modules if m.startswith(('starlette', 'uvicorn', "
+             "'idsync_pax8.simulator', 'idsync_core.simulation'))))")
+    loaded = subprocess.run([sys.executable, "-c", probe], check=True, capture_output=True,
+                            text=True, timeout=60)
+    assert loaded.stdout.strip() == "[]"
