@@ -286,17 +286,20 @@ class ApiClient:
         return None
 
     def _wait_for_rate_limit(self, response: httpx.Response, where: str, attempt: int) -> None:
-        wait = parse_retry_after(response.headers.get("Retry-After"))
-        if wait is None:
-            wait = max(self.retry.default_retry_after, self.retry.backoff(attempt))
+        asked = parse_retry_after(response.headers.get("Retry-After"))
+        # Without Retry-After the wait is our own choice, and the messages say so.
+        wait = asked if asked is not None else max(self.retry.default_retry_after,
+                                                    self.retry.backoff(attempt))
+        why = (f"Retry-After asks for {wait:.0f} s" if asked is not None
+               else f"no Retry-After; backing off {wait:.0f} s")
         if wait > self.retry.max_retry_after or attempt >= self.retry.max_attempts:
             raise RateLimitedError(
-                f"{where}: {self.service} is throttling (HTTP 429, asked to wait {wait:.0f}s, "
-                f"attempt {attempt}): {self.error_message(response)}",
+                f"{where}: {self.service} is throttling (HTTP 429, {why}, attempt {attempt}): "
+                f"{self.error_message(response)}",
                 status=429,
                 hint="nothing was lost; run again later or lower the request rate",
             )
-        log.info("%s: throttled, waiting %.1fs as asked", where, wait)
+        log.info("%s: throttled, %s", where, why)
         self._sleep(wait)
 
     # -- JSON -------------------------------------------------------------------------------

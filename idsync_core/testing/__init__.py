@@ -2,9 +2,16 @@
 
 A connector's whole conformance test::
 
-    from idsync_core.testing import SuiteConfig, get_connector_test_class
+    from idsync_core.testing import Known, LargeTenant, Listing, SuiteConfig
+    from idsync_core.testing import get_connector_test_class
 
-    TestHaloConformance = get_connector_test_class(SuiteConfig(plugin="halopsa"))
+    TestHaloConformance = get_connector_test_class(SuiteConfig(
+        plugin="halopsa",
+        large_tenant=LargeTenant(big_seed, [Listing("list_companies", 1203), ...]),
+        known=[Known("list_catalog", {}, "501", {"price": "4.80", "cost": "4.00"}), ...]))
+
+Checks that need something the configuration does not give fail and say what to add (see
+:mod:`idsync_core.testing.config`).
 
 The pytest plugin (``idsync_core.testing.pytest_plugin``) provides the ``idsync_conformance``
 fixture the suite runs on; it is registered when IDSync is installed. Every pytest run of a
@@ -18,12 +25,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from idsync_core.testing.clock import SuiteClock
     from idsync_core.testing.config import (
         CAPABILITIES,
+        Known,
         LargeTenant,
         Listing,
         SampleIds,
         SuiteConfig,
+        TokenRequest,
         WriteRequest,
     )
     from idsync_core.testing.faults import PathFault
@@ -37,8 +47,9 @@ if TYPE_CHECKING:
     )
 
 _HOME = {
-    "CAPABILITIES": "config", "LargeTenant": "config", "Listing": "config",
-    "SampleIds": "config", "SuiteConfig": "config", "WriteRequest": "config",
+    "CAPABILITIES": "config", "Known": "config", "LargeTenant": "config", "Listing": "config",
+    "SampleIds": "config", "SuiteConfig": "config", "TokenRequest": "config",
+    "WriteRequest": "config", "SuiteClock": "clock",
     "PathFault": "faults", "Harness": "harness", "World": "harness",
     "ReplaySimulator": "replay", "load_recording": "replay",
     "ConnectorSuite": "suite", "ProviderSuite": "suite", "PsaSuite": "suite",
@@ -49,6 +60,7 @@ __all__ = [
     "CAPABILITIES",
     "ConnectorSuite",
     "Harness",
+    "Known",
     "LargeTenant",
     "Listing",
     "PathFault",
@@ -56,7 +68,9 @@ __all__ = [
     "PsaSuite",
     "ReplaySimulator",
     "SampleIds",
+    "SuiteClock",
     "SuiteConfig",
+    "TokenRequest",
     "World",
     "WriteRequest",
     "get_connector_test_class",

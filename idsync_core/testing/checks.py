@@ -12,8 +12,23 @@ from uuid import uuid4
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from idsync_core.models import Adjustment, CatalogItem
+from idsync_core.models import (
+    Adjustment,
+    Agreement,
+    AgreementLine,
+    CatalogItem,
+    Company,
+    ProviderAccount,
+    Resource,
+    Subscription,
+)
 from idsync_core.plugins import PsaConnection
+
+LISTING_MODELS: dict[str, type[BaseModel]] = {
+    "list_accounts": ProviderAccount, "list_subscriptions": Subscription,
+    "list_resources": Resource, "list_companies": Company, "list_agreements": Agreement,
+    "list_lines": AgreementLine, "list_catalog": CatalogItem}
+"""The model each listing's rows must be."""
 
 
 class _HasId(Protocol):

@@ -30,9 +30,15 @@ class PathFault(Fault):
 
 
 def aimed_at(request: LoggedRequest, *, kind: FaultKind = "status", status: int = 500,
-             retry_after: float | None = None, times: int = 1) -> PathFault:
-    """A fault for the next ``times`` requests with this request's method and exact path."""
-    return PathFault(kind=kind, status=status, retry_after=retry_after, times=times,
+             retry_after: float | None = None, body: str | None = None,
+             times: int = 1) -> PathFault:
+    """A fault for the next ``times`` requests with this request's method and exact path.
+
+    A 429 without ``body`` is rendered by the simulator's ``throttle_response`` (the API's own
+    words, and whatever Retry-After it puts in); with a ``body`` it is plain JSON, with a
+    Retry-After header only when ``retry_after`` is given.
+    """
+    return PathFault(kind=kind, status=status, retry_after=retry_after, body=body, times=times,
                      method=request.method, path_pattern=re.escape(request.path))
 
 

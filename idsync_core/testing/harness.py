@@ -4,11 +4,16 @@ A *world* is one running backend: the connector's simulator (or a :class:`Replay
 served on 127.0.0.1, or the files a settings factory wrote. Every test gets fresh worlds and
 fresh connections, so tests never see each other's postings, faults or caches; everything is
 stopped and closed when the test ends.
+
+The harness builds each connector itself (as ``open_connection`` would, from the validated
+settings) so that it can hand it the suite's clock: nothing the connector waits for costs real
+time, and the checks can see what it waited and move time past a token's lifetime.
 """
 
 from __future__ import annotations
 
 import contextlib
+import inspect
 import logging
 import types
 import typing
@@ -28,7 +33,7 @@ from idsync_core.plugins import (
     ProviderConnection,
     PsaConnection,
     discover_plugins,
-    open_connection,
+    validate_settings,
 )
 from idsync_core.simulation import (
     LoggedRequest,
@@ -37,9 +42,12 @@ from idsync_core.simulation import (
     Simulator,
     SimulatorControls,
 )
+from idsync_core.testing.answers import Answer, AnswerRecorder
+from idsync_core.testing.clock import SuiteClock
 from idsync_core.testing.config import SuiteConfig
 
 WRONG_SECRET = "idsync-conformance-wrong-secret"
+TIME_KEYWORDS = ("sleep", "clock")
 
 
 @dataclass
@@ -49,6 +57,7 @@ class World:
     settings: dict[str, Any]
     simulator: Simulator | None = None
     server: ServerThread | None = None
+    recorder: AnswerRecorder | None = None
 
     @property
     def controls(self) -> SimulatorControls:
@@ -59,6 +68,10 @@ class World:
     @property
     def log(self) -> RequestLog:
         return self.controls.log
+
+    def answers(self) -> list[Answer]:
+        """Every response the simulator sent so far, with its headers (none without one)."""
+        return self.recorder.answers() if self.recorder is not None else []
 
     def settle(self) -> None:
         """Wait until the request log holds every request answered so far.
@@ -132,6 +145,17 @@ def _is_secret(annotation: object) -> bool:
     return False
 
 
+def time_keywords(connector: type) -> frozenset[str]:
+    """Which of ``sleep`` and ``clock`` the connector class takes as keyword arguments."""
+    try:
+        parameters = inspect.signature(connector).parameters
+    except (TypeError, ValueError):
+        return frozenset()
+    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return frozenset(name for name in TIME_KEYWORDS
+                     if name in parameters and parameters[name].kind in keyword)
+
+
 def secret_settings(info: PluginInfo) -> list[str]:
     """Names of the connector's settings typed ``SecretStr``."""
     return [name for name, f in info.settings_model.model_fields.items()
@@ -148,6 +172,10 @@ class Harness:
         self._worlds: list[World] = []
         self._connections: list[Connection] = []
         self._default: World | None = None
+        self.clock = SuiteClock()
+        self.fake_time = (frozenset(TIME_KEYWORDS) if config.connector is not None
+                          else time_keywords(info.connector))
+        """What of the suite's time the connector gets: ``sleep``, ``clock`` (both, usually)."""
         self.simulator_factory = config.simulator or getattr(info.connector, "simulator", None)
         if config.settings is None and not callable(self.simulator_factory):
             pytest.fail(
@@ -179,8 +207,9 @@ class Harness:
         else:
             assert callable(self.simulator_factory)
             simulator = self.simulator_factory(seed)
-            server = ServerThread(simulator.app).start()
-            world = World({}, simulator, server)
+            recorder = AnswerRecorder(simulator.app)
+            server = ServerThread(recorder).start()
+            world = World({}, simulator, server, recorder)
             self._worlds.append(world)  # stopped at teardown even if the next line fails
             world.settings = dict(simulator.connection_settings(server.url))
             return world
@@ -202,13 +231,37 @@ class Harness:
 
     def connect(self, world: World | None = None,
                 overrides: Mapping[str, Any] | None = None) -> Connection:
-        """A fresh connection (its own connector instance, so no cache is shared)."""
+        """A fresh connection (its own connector instance, so no cache is shared), built on
+        the suite's clock where the connector takes it."""
         settings = {**(world or self.world).settings, **(overrides or {})}
-        settings.setdefault("plugin", self.info.name)
-        connection = open_connection(self.section, settings, self.info.kind,
-                                     {self.info.name: self.info})
+        if settings.setdefault("plugin", self.info.name) != self.info.name:
+            pytest.fail(f"the settings name plugin {settings['plugin']!r}, not "
+                        f"{self.info.name!r}", pytrace=False)
+        connector = self._build(validate_settings(self.info, self.section, settings))
+        kind = PsaConnection if self.kind == "psa" else ProviderConnection
+        connection = kind(self.section.removeprefix("providers."), self.info, connector)
         self._connections.append(connection)
         return connection
+
+    def _build(self, settings: Any) -> object:
+        if self.config.connector is not None:
+            return self.config.connector(settings, self.clock)
+        given = {"sleep": self.clock.sleep, "clock": self.clock.monotonic}
+        return self.info.connector(settings, **{name: given[name] for name in self.fake_time})
+
+    def needs_time(self, *what: str, check: str) -> SuiteClock:
+        """The suite's clock, or a failure saying how to let the suite give it to the
+        connector: ``check`` cannot be made without real waits otherwise."""
+        lacking = [name for name in what if name not in self.fake_time]
+        if lacking:
+            pytest.fail(
+                f"{check} needs to give {self.info.name} the suite's "
+                f"{' and '.join(lacking)}, so that no real time passes: accept `sleep=` and "
+                "`clock=` keyword arguments in the connector class (passing them on to "
+                "ApiClient(sleep=...), budgets and BearerToken(clock=...)), or give "
+                "SuiteConfig(connector=lambda settings, clock: YourConnector(settings, "
+                "sleep=clock.sleep, clock=clock.monotonic))", pytrace=False)
+        return self.clock
 
     def psa(self, world: World | None = None,
             overrides: Mapping[str, Any] | None = None) -> PsaConnection:

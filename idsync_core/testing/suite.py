@@ -4,12 +4,13 @@ A connector author writes::
 
     from idsync_core.testing import SuiteConfig, get_connector_test_class
 
-    TestHaloConformance = get_connector_test_class(SuiteConfig(plugin="halopsa"))
+    TestHaloConformance = get_connector_test_class(SuiteConfig(plugin="halopsa", ...))
 
-and pytest (with the ``idsync_core.testing.pytest_plugin`` plugin loaded, which installing
-IDSync does) runs :class:`ConnectorSuite` plus :class:`PsaSuite` or :class:`ProviderSuite`.
-Each test works through the ``idsync_conformance`` fixture (a :class:`Harness`: fresh worlds and
-connections per test). ``@requires(...)`` names what a test needs; the fixture skips it, with the
+(what the ``...`` holds: :mod:`idsync_core.testing.config`) and pytest (with the
+``idsync_core.testing.pytest_plugin`` plugin loaded, which installing IDSync does) runs
+:class:`ConnectorSuite` plus :class:`PsaSuite` or :class:`ProviderSuite`. Each test works
+through the ``idsync_conformance`` fixture (a :class:`Harness`: fresh worlds and connections
+per test). ``@requires(...)`` names what a test needs; the fixture skips it, with the
 reason, when the connector declared that capability missing or the test cannot apply.
 """
 
@@ -24,7 +25,6 @@ from importlib.metadata import entry_points
 from typing import Any, ClassVar, NoReturn, TypeVar
 
 import pytest
-from pydantic import BaseModel
 
 from idsync_core.errors import (
     ApiError,
@@ -54,20 +54,39 @@ from idsync_core.plugins import (
 )
 from idsync_core.settings import ConnectorSettings
 from idsync_core.simulation import LoggedRequest
-from idsync_core.testing.checks import adjustment, ids, no_secret_in, quantity, valid_rows
-from idsync_core.testing.config import CAPABILITIES, LISTING_HOOKS, Listing, SuiteConfig
+from idsync_core.testing.answers import Answer
+from idsync_core.testing.checks import (
+    LISTING_MODELS,
+    adjustment,
+    ids,
+    no_secret_in,
+    quantity,
+    valid_rows,
+)
+from idsync_core.testing.clock import SuiteClock
+from idsync_core.testing.config import (
+    CAPABILITIES,
+    LISTING_HOOKS,
+    Listing,
+    SuiteConfig,
+    TokenRequest,
+)
 from idsync_core.testing.faults import PathFault, aimed_at, data_request
 from idsync_core.testing.harness import Harness, World, secret_settings
+from idsync_core.testing.known import check_known
 from idsync_core.testing.recovery import engine_settles
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 CHECK_REQUIREMENTS = (*CAPABILITIES, "http")
-LISTING_MODELS: dict[str, type[BaseModel]] = {
-    "list_accounts": ProviderAccount, "list_subscriptions": Subscription,
-    "list_resources": Resource, "list_companies": Company, "list_agreements": Agreement,
-    "list_lines": AgreementLine, "list_catalog": CatalogItem}
 TRUNCATION_SIZES = frozenset({10, 20, 25, 50, 100, 200, 250, 500, 1000})
+BACKOFF_SLACK = 5.0
+"""Seconds beyond twice the Retry-After asked that a wait may take (jitter, a budget's pause)."""
+MAX_BACKOFF = 60.0
+"""The longest wait of its own choosing after a 429 without Retry-After the suite accepts."""
+THROTTLED_WITHOUT_RETRY_AFTER = '{"message": "Too many requests (no Retry-After)"}'
+TOKEN_AGE = 400 * 86400.0
+"""How far the token-lifetime check moves the clock: longer than any token lives."""
 
 
 def requires(*names: str) -> Callable[[F], F]:
@@ -191,20 +210,30 @@ class ConnectorSuite:
     def test_listings_are_complete_across_pages(self, idsync_conformance: Harness) -> None:
         h = idsync_conformance
         large = h.config.large_tenant
+        listings = LISTING_HOOKS[h.kind]
         if large is None:
             _fail("SuiteConfig.large_tenant is not given: seed a tenant bigger than one page "
-                  "(LargeTenant(seed, [Listing('list_accounts', 600)])) or declare "
-                  "missing={'paging': 'why'}")
+                  f"for each listing ({', '.join(listings)}), e.g. LargeTenant(seed, "
+                  f"[Listing('{listings[0]}', 600), ...]), or declare missing={{'paging': 'why'}}")
+        strays = sorted(large.covered - set(listings))
+        if strays:
+            _fail(f"LargeTenant names {strays}, which are not {h.kind} listings; use "
+                  f"{', '.join(listings)}")
         world = h.start(large.seed)
         for listing in large.listings:
-            if listing.method not in LISTING_HOOKS[h.kind]:
-                _fail(f"Listing {listing.hook!r} is not a {h.kind} listing; use one of "
-                      f"{LISTING_HOOKS[h.kind]}")
             first = self._large_listing(h, world, listing, large.min_requests)
             second = self._large_listing(h, world, listing, large.min_requests)
             assert set(first) == set(second), (
                 f"{listing.describe()} gave different ids on a second read: "
                 f"{sorted(set(first) ^ set(second))[:5]}")
+        uncovered = [m for m in listings if f"idsync_{m}" in h.info.hooks
+                     and m not in large.covered]
+        if uncovered:
+            _fail(f"the large tenant checks {sorted(large.covered)} across pages but not "
+                  f"{', '.join(uncovered)}: a listing that stops after its first page would "
+                  f"pass. Give each a Listing (LargeTenant(seed, [..., Listing('{uncovered[0]}', "
+                  f"rows, {{...its arguments}})])), or declare it unpaged with the reason "
+                  f"(LargeTenant(..., unpaged={{'{uncovered[0]}': 'why it has no pages'}}))")
 
     def _large_listing(self, h: Harness, world: World, listing: Listing,
                        min_requests: int) -> list[str]:
@@ -250,6 +279,22 @@ class ConnectorSuite:
             _fail(f"{what}({unknown!r}) returned normally; an unknown id must raise "
                   "NotFoundError")
 
+    # -- what the rows mean ------------------------------------------------------------------------
+
+    def test_quantities_read_as_seeded(self, idsync_conformance: Harness) -> None:
+        h = idsync_conformance
+        check_known(h.connect(), h.kind, list(h.config.known), "quantities")
+
+    @requires("statuses")
+    def test_statuses_read_as_seeded(self, idsync_conformance: Harness) -> None:
+        h = idsync_conformance
+        check_known(h.connect(), h.kind, list(h.config.known), "statuses")
+
+    @requires("prices")
+    def test_prices_and_costs_read_as_seeded(self, idsync_conformance: Harness) -> None:
+        h = idsync_conformance
+        check_known(h.connect(), h.kind, list(h.config.known), "prices")
+
     # -- HTTP faults -----------------------------------------------------------------------------
 
     def _aim_at_first_listing(self, h: Harness) -> tuple[list[str], LoggedRequest]:
@@ -259,26 +304,141 @@ class ConnectorSuite:
         sent = h.world.requests_during(lambda: rows.extend(self.first_listing(connection)))
         return ids(rows), data_request(sent)
 
-    @requires("http", "retry_after")
-    def test_retry_after_is_honoured(self, idsync_conformance: Harness) -> None:
-        h = idsync_conformance
-        baseline, target = self._aim_at_first_listing(h)
-        wait = h.config.retry_after
-        h.controls.faults.add(aimed_at(target, status=429, retry_after=wait))
+    def _throttled_read(self, h: Harness, target: LoggedRequest, baseline: list[str],
+                        clock: SuiteClock, what: str) -> tuple[Answer, list[float]]:
+        """Read the first listing through the 429 just scripted for ``target``: the 429 as
+        the client received it (headers included) and what the connector slept meanwhile."""
         connection = h.connect()
         rows: list[Any] = []
-        sent = h.world.requests_during(lambda: rows.extend(self.first_listing(connection)))
-        assert ids(rows) == baseline, "the listing after a 429 differs from the one before"
+        answered, slept = len(h.world.answers()), len(clock.slept)
+        error, sent = _attempt(h, lambda: rows.extend(self.first_listing(connection)))
+        if error is not None:
+            _fail(f"after one 429 {what} the listing raised {type(error).__name__}: {error}")
+        assert ids(rows) == baseline, f"the listing after a 429 {what} differs from the one before"
         same = [e for e in sent if (e.method, e.path) == (target.method, target.path)]
         throttled = [i for i, e in enumerate(same) if e.status == 429]
         assert throttled, f"the 429 was never sent: no {target.method} {target.path} request"
         first = same[throttled[0]]
         retry = next((e for e in same[throttled[0] + 1:] if e.query == first.query), None)
         assert retry is not None and retry.status < 400, (
-            "after the 429 the request was not repeated successfully")
-        waited = retry.at - first.at
-        assert waited >= wait * 0.95, (
-            f"the request was repeated {waited:.2f}s after a 429 asking for Retry-After: {wait}")
+            f"after the 429 {what} the request was not repeated successfully")
+        answer = next(a for a in h.world.answers()[answered:]
+                      if (a.method, a.path, a.status) == (target.method, target.path, 429))
+        return answer, clock.slept[slept:]
+
+    @requires("http", "retry_after")
+    def test_retry_after_is_honoured(self, idsync_conformance: Harness) -> None:
+        h = idsync_conformance
+        clock = h.needs_time("sleep", check="the Retry-After check")
+        baseline, target = self._aim_at_first_listing(h)
+        wait = h.config.retry_after
+        h.controls.faults.add(aimed_at(target, status=429, retry_after=wait))
+        answer, sleeps = self._throttled_read(h, target, baseline, clock,
+                                              f"asking for Retry-After: {wait}")
+        sent = answer.headers.get("retry-after")
+        if sent != str(wait):
+            _fail(f"the 429 the suite scripted reached the client with Retry-After: {sent}, not "
+                  f"{wait}, so whether the connector honours the header cannot be told from its "
+                  "own backoff. The simulator's throttle_response(seconds) must put "
+                  "`Retry-After: seconds` in its answer; if the API never sends Retry-After, "
+                  "declare missing={'retry_after': 'why'} (test_429_without_retry_after_is_"
+                  "backed_off still checks its 429s)")
+        waited = sum(sleeps)
+        if waited < wait:
+            _fail(f"after a 429 asking for Retry-After: {wait} the connector waited "
+                  f"{waited:g} s before repeating the request (its sleeps: {sleeps}): it must "
+                  "wait as long as Retry-After asks (ApiClient does, with the sleep it is "
+                  "given)")
+        if waited > 2 * wait + BACKOFF_SLACK:
+            _fail(f"after a 429 asking for Retry-After: {wait} the connector waited "
+                  f"{waited:g} s (its sleeps: {sleeps}), far longer than asked: seconds taken "
+                  "for minutes or milliseconds?")
+
+    @requires("http", "backoff")
+    def test_429_without_retry_after_is_backed_off(self, idsync_conformance: Harness) -> None:
+        h = idsync_conformance
+        clock = h.needs_time("sleep", check="the no-Retry-After backoff check")
+        baseline, target = self._aim_at_first_listing(h)
+        h.controls.faults.add(aimed_at(target, status=429, body=THROTTLED_WITHOUT_RETRY_AFTER))
+        answer, sleeps = self._throttled_read(h, target, baseline, clock, "without Retry-After")
+        assert "retry-after" not in answer.headers, (
+            f"the suite's 429 carried Retry-After: {answer.headers['retry-after']}")
+        waited = sum(sleeps)
+        if waited <= 0:
+            _fail("after a 429 without Retry-After the connector repeated the request at once "
+                  f"(its sleeps: {sleeps}): it must back off first (ApiClient waits "
+                  "RetryPolicy.default_retry_after, 5 s, with the sleep it is given)")
+        if waited > MAX_BACKOFF:
+            _fail(f"after a 429 without Retry-After the connector waited {waited:g} s (its "
+                  f"sleeps: {sleeps}): a backoff of its own choosing must stay bounded, at most "
+                  f"{MAX_BACKOFF:g} s")
+
+    # -- tokens ----------------------------------------------------------------------------------
+
+    def _token_request(self, h: Harness) -> TokenRequest:
+        if h.config.token_request is None:
+            _fail("SuiteConfig.token_request is not given: name the request that fetches an "
+                  "access token (TokenRequest('POST', r'.*/token')), or, when the API takes the "
+                  "same credentials on every request (an API key, Basic auth), declare "
+                  "missing={'token_renewal': 'why'}")
+        return h.config.token_request
+
+    @requires("http", "token_renewal")
+    def test_a_refused_token_is_renewed_once(self, idsync_conformance: Harness) -> None:
+        """A token that worked a moment ago is refused (expired or revoked early): one new
+        token, the request again, and the listing completes."""
+        h = idsync_conformance
+        token = self._token_request(h)
+        baseline, target = self._aim_at_first_listing(h)
+        connection = h.connect()
+        error, sent = _attempt(h, lambda: self.first_listing(connection))
+        fetched = [e for e in sent if token.matches(e.method, e.path)]
+        if error is not None or not fetched:
+            shown = ", ".join(f"{e.method} {e.path}" for e in sent)
+            _fail(f"the first listing of a new connection ({error or 'no error'}) sent no "
+                  f"request matching token_request {token}; it sent [{shown}]")
+        if len(fetched) > 1:
+            _fail(f"one listing fetched {len(fetched)} tokens: a token is kept for its "
+                  "lifetime, not fetched for every request")
+        h.controls.faults.add(aimed_at(target, status=401))
+        rows: list[Any] = []
+        error, sent = _attempt(h, lambda: rows.extend(self.first_listing(connection)))
+        if error is not None:
+            _fail(f"after a 401 to a request whose token had worked a moment before, the "
+                  f"listing raised {type(error).__name__}: {error}. A token the API refuses "
+                  "(expired or revoked early) must be renewed once and the request repeated "
+                  "(BearerToken.renew_after in ApiClient.on_unauthorized)")
+        renewals = [i for i, e in enumerate(sent) if token.matches(e.method, e.path)]
+        refused = [i for i, e in enumerate(sent) if e.status == 401]
+        if len(renewals) != 1:
+            _fail(f"after one 401 the connector fetched {len(renewals)} tokens; expected one")
+        if not refused or renewals[0] < refused[0]:
+            _fail("the token was fetched before the API refused the old one: the 401 came "
+                  "from somewhere else?")
+        assert ids(rows) == baseline, "the listing after a renewed token differs"
+
+    @requires("http", "token_renewal")
+    def test_a_token_is_replaced_before_it_expires(self, idsync_conformance: Harness) -> None:
+        """The suite's clock moves past any token's lifetime: the next request must carry a
+        new token, fetched before it is sent, not after the API refuses the old one."""
+        h = idsync_conformance
+        clock = h.needs_time("clock", check="the token-lifetime check")
+        token = self._token_request(h)
+        connection = h.connect()
+        self.first_listing(connection)
+        clock.advance(TOKEN_AGE)
+        error, sent = _attempt(h, lambda: self.first_listing(connection))
+        fetched = [i for i, e in enumerate(sent) if token.matches(e.method, e.path)]
+        refused = [i for i, e in enumerate(sent) if e.status == 401]
+        if error is not None:
+            _fail(f"after the clock moved {TOKEN_AGE:g} s the listing raised "
+                  f"{type(error).__name__}: {error}")
+        if len(fetched) != 1 or (refused and refused[0] < fetched[0]):
+            _fail(f"after the clock moved {TOKEN_AGE:g} s, past any token's lifetime, the "
+                  f"next listing fetched {len(fetched)} token(s)"
+                  f"{' after the API refused the old one' if refused else ''}: a token must "
+                  "be replaced when its lifetime (expires_in) is over, on the clock the "
+                  "connector is given (BearerToken(issue, clock=clock))")
 
     @requires("http", "retries")
     def test_server_errors_on_reads_are_retried(self, idsync_conformance: Harness) -> None:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -96,9 +97,13 @@ class Autotask:
 
         return create_simulator(seed)
 
-    def __init__(self, settings: AutotaskSettings) -> None:
+    def __init__(self, settings: AutotaskSettings, *,
+                 sleep: Callable[[float], None] = time.sleep,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        """``sleep`` and ``clock`` are for tests (the conformance suite's clock): what waits
+        for the thresholds or a Retry-After, and what times them."""
         self.settings = settings
-        self.client = AutotaskClient(settings)
+        self.client = AutotaskClient(settings, sleep=sleep, clock=clock)
         self._period_labels: dict[str, str] | None = None
         self._labels_lock = threading.Lock()
         self._contracts: dict[int, dict[str, Any]] = {}

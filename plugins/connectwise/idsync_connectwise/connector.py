@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -60,9 +61,12 @@ class ConnectWise:
 
         return create_simulator(seed)
 
-    def __init__(self, settings: ConnectWiseSettings) -> None:
+    def __init__(self, settings: ConnectWiseSettings, *,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        """``sleep`` is for tests (the conformance suite's clock): what waits for a budget or
+        a Retry-After."""
         self.settings = settings
-        self.client = ConnectWiseClient(settings)
+        self.client = ConnectWiseClient(settings, sleep=sleep)
         self.additions: OnceCache[int, list[mapping.Addition]] = OnceCache()
         self._catalog: dict[int, Row] = {}
         self._catalog_lock = threading.Lock()

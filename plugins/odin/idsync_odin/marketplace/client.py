@@ -24,8 +24,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from idsync_core.errors import ApiError, NotFoundError
-from idsync_core.http import ApiClient, ConcurrencyLimiter, RetryPolicy, paginate
-from idsync_odin.marketplace.token import BearerToken, TokenIssuer
+from idsync_core.http import ApiClient, BearerToken, ConcurrencyLimiter, RetryPolicy, paginate
+from idsync_odin.marketplace.token import TokenIssuer
 from idsync_odin.settings import OdinSettings
 
 SERVICE = "Ingram Micro Marketplace API"
@@ -54,7 +54,8 @@ class MarketplaceClient(ApiClient):
             auth=httpx.BasicAuth(settings.username, settings.password.get_secret_value()),
             headers=key_header, timeout=settings.timeout, retry=retry, transport=transport,
             sleep=sleep)
-        self.bearer = BearerToken(TokenIssuer(token_client, settings.marketplace), clock=clock)
+        self.bearer = BearerToken(TokenIssuer(token_client, settings.marketplace).issue,
+                                  clock=clock)
         self._token_client = token_client
         self.page_size = min(settings.page_size, MAX_PAGE_SIZE)
         self.detail_budget = (Pacer(settings.detail_rate_limit, settings.detail_rate_window,
@@ -71,8 +72,7 @@ class MarketplaceClient(ApiClient):
     def on_unauthorized(self, response: httpx.Response) -> bool:
         """A 401 with a token we believed valid: it was revoked or expired early; get a new
         one and repeat the request once (the core does not call this a second time)."""
-        self.bearer.invalidate(response.request.headers.get("Authorization"))
-        return True
+        return self.bearer.renew_after(response)
 
     def endpoint_key(self, method: str, url: str) -> str:
         path = urlsplit(url).path

@@ -1,0 +1,1 @@
+"""IDSync provider connector for the Pax8 partner API (see README.md)."""
