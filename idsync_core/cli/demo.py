@@ -22,7 +22,8 @@ from typing import Any
 import httpx
 import typer
 
-from idsync_core.cli.output import err, money, out, print_json
+from idsync_core.cli import logs
+from idsync_core.cli.output import print_json, say
 from idsync_core.engine import linking
 from idsync_core.engine.dates import next_period_start
 from idsync_core.engine.pricing import PriceSourceKind
@@ -30,6 +31,7 @@ from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime, today_from_env
 from idsync_core.engine.sync import LinkOutcome, sync_all
 from idsync_core.errors import ConfigurationError, NotFoundError
+from idsync_core.money import for_people
 from idsync_core.plugins import PluginInfo, discover_plugins
 from idsync_core.settings import IdsyncSettings, StoreSettings, SyncSettings
 from idsync_core.simulation import ServerThread
@@ -51,8 +53,9 @@ class Story:
     def step(self, title: str, text: str, **data: Any) -> None:
         self.steps.append({"step": title, "text": text, **data})
         if not self.as_json:
-            out.print(f"\n[bold cyan]{title}[/bold cyan]")
-            out.print(text)
+            say("")
+            say(title, style="bold cyan")
+            say(text)
 
 
 @contextmanager
@@ -77,7 +80,8 @@ def outcome_text(outcome: LinkOutcome, psa_label: str) -> str:
         a = change.adjustment
         kind = "addition" if a.delta > 0 else "reduction"
         lines.append(f"  → {kind} of {abs(a.delta)} units {posting.status}, effective "
-                     f"{a.effective_date} at {money(a.unit_price)} (cost {money(a.unit_cost)})")
+                     f"{a.effective_date} at {for_people(a.unit_price)} "
+                     f"(cost {for_people(a.unit_cost)})")
     return "\n".join(lines)
 
 
@@ -120,9 +124,10 @@ def demo(
     if as_json:
         print_json({"psa": psa, "seconds": round(elapsed, 2), "steps": story.steps})
     else:
-        out.print(f"\n[green]Done in {elapsed:.1f} s.[/green] Try it yourself: "
-                  "`idsync simulator serve odin` and `idsync simulator serve connectwise`, "
-                  "then `idsync link`.")
+        say("")
+        say(f"Done in {elapsed:.1f} s.", style="green")
+        say(f"Try it yourself: `idsync simulator serve {PROVIDER_PLUGIN}` and `idsync simulator "
+            f"serve {psa}`, then `idsync link`.")
 
 
 def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
@@ -162,8 +167,8 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
         raise NotFoundError(f"the {label} catalog has no {SKU}")
     story.step("3. Pick the resource and its product",
                f"{resource.name} (SKU {resource.sku}, {resource.quantity} seats) bills as "
-               f"{label} product {item.name} [{item.id}] at {money(item.price)} "
-               f"(cost {money(item.cost)})",
+               f"{label} product {item.name} [{item.id}] at {for_people(item.price)} "
+               f"(cost {for_people(item.cost)})",
                resource_id=resource.id, catalog_item_id=item.id)
     story.step("4. Choose the price source", "catalog: the price and cost set in the "
                f"{label} product catalog", price_source="catalog")
@@ -190,7 +195,8 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
 
     summary = sync_all(rt)
     story.step("idsync sync, once more", "nothing changed, nothing posted: "
-               f"{dict(summary.counts())}", counts=dict(summary.counts()))
+               + ", ".join(f"{status} {count}" for status, count in summary.counts().items()),
+               counts=dict(summary.counts()))
     next_start = next_period_start(agreement, rt.today)
     quantities = {day: sum((line.quantity for line in rt.psa.list_lines(agreement.id, day)
                             if line.catalog_item_id == item.id), Decimal(0))
@@ -210,5 +216,5 @@ def change_quantity(provider_url: str, subscription_id: str, sku: str, quantity:
     response = httpx.post(f"{provider_url}/_sim/subscriptions/{subscription_id}/products/{sku}",
                           json={"quantity": quantity}, timeout=10)
     if response.status_code >= 400:
-        err.print(f"the provider simulator refused the change: {response.text}")
+        logs.error(f"the provider simulator refused the change: {response.text}")
         response.raise_for_status()

@@ -15,7 +15,7 @@ from typing import TypeVar, cast
 import typer
 
 from idsync_core.cli.inputs import confirm_or_refuse, decimal_option
-from idsync_core.cli.output import out
+from idsync_core.cli.output import say
 from idsync_core.cli.render import render_reconcile
 from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind
@@ -30,12 +30,13 @@ def pick(title: str, items: Sequence[T], label: Callable[[T], str], *,
          suggested: int | None = None, toggles: dict[str, str] | None = None) -> T | str:
     """Show a numbered list and return the chosen item, or the key of a toggle."""
     toggles = toggles or {}
-    out.print(f"\n[bold]{title}[/bold]")
+    say("")
+    say(title, style="bold")
     for number, item in enumerate(items, 1):
         mark = "  ← suggested" if suggested is not None and number == suggested + 1 else ""
-        out.print(f"  {number:>2}. {label(item)}{mark}")
+        say(f"  {number:>2}. {label(item)}{mark}")
     for key, text in toggles.items():
-        out.print(f"   {key}. {text}")
+        say(f"   {key}. {text}")
     if not items and not toggles:
         raise RefusedError(f"{title}: nothing to choose from")
     while True:
@@ -45,7 +46,7 @@ def pick(title: str, items: Sequence[T], label: Callable[[T], str], *,
             return answer
         if answer.isdigit() and 1 <= int(answer) <= len(items):
             return items[int(answer) - 1]
-        out.print(f"  please answer 1–{len(items)}" + (
+        say(f"  please answer 1–{len(items)}" + (
             f" or {', '.join(toggles)}" if toggles else ""))
 
 
@@ -95,10 +96,10 @@ def guided_link(rt: Runtime, provider: str | None) -> None:
                 search = typer.prompt("Search PSA companies", default="")
             elif isinstance(chosen, Company):
                 company_link = linking.link_company(rt, name, account.id, chosen.id)
-                out.print(f"Linked {account.name} to {chosen.name}.")
+                say(f"Linked {account.name} to {chosen.name}.")
                 break
     else:
-        out.print(f"{account.name} is linked to PSA company {company_link.psa_company_name} "
+        say(f"{account.name} is linked to PSA company {company_link.psa_company_name} "
                   f"[{company_link.psa_company_id}].")
 
     # 2. the subscription and the agreement
@@ -128,10 +129,10 @@ def guided_link(rt: Runtime, provider: str | None) -> None:
             elif isinstance(chosen_agreement, Agreement):
                 sub_link = linking.link_subscription(rt, name, subscription.id,
                                                      chosen_agreement.id)
-                out.print(f"Linked {subscription.name} to {chosen_agreement.name}.")
+                say(f"Linked {subscription.name} to {chosen_agreement.name}.")
                 break
     else:
-        out.print(f"{subscription.name} is linked to agreement {sub_link.agreement_name} "
+        say(f"{subscription.name} is linked to agreement {sub_link.agreement_name} "
                   f"[{sub_link.agreement_id}].")
 
     # 3. the resource and the product it bills as
@@ -157,7 +158,7 @@ def guided_link(rt: Runtime, provider: str | None) -> None:
     choice = linking.PriceChoice(kind, price, cost, markup)
 
     # 5. confirm and reconcile
-    out.print(f"\n{resource.name} ({resource.quantity} at {name}) will bill as {item.name} on "
+    say(f"\n{resource.name} ({resource.quantity} at {name}) will bill as {item.name} on "
               f"agreement {sub_link.agreement_name}, price source {kind.value}.")
     if not typer.confirm("Set relation?", default=True):
         raise RefusedError("not confirmed; the resource was not linked")

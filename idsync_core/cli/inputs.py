@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import typer
 
-from idsync_core.cli.output import err
+from idsync_core.cli import logs
 from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind
 from idsync_core.errors import ConfirmationRequired, RefusedError
@@ -50,7 +50,7 @@ def confirm_or_refuse(call: Callable[[bool], T], yes: bool) -> T:
     except ConfirmationRequired as exc:
         if yes or not sys.stdin.isatty():
             raise
-        err.print(f"[yellow]{exc.message}[/yellow]")
+        logs.warning(exc.message, label="confirm")
         if not typer.confirm("Continue?", default=False, err=True):
             raise RefusedError("not confirmed; nothing was changed") from None
         return call(True)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from idsync_core.cli import browse, demo, records, sync, system
-from idsync_core.cli.context import CliState, IdsyncTyper, configure_logging, current_state
+from idsync_core.cli import browse, demo, logs, records, sync, system
+from idsync_core.cli.context import CliState, IdsyncTyper, current_state
 from idsync_core.cli.link import link_app, unlink_app
 from idsync_core.cli.price_source import price_app
 from idsync_core.cli.simulator import simulator_app
@@ -28,11 +28,18 @@ def main(
                                             "directory)."),
     db: str | None = typer.Option(None, "--db", help="SQLAlchemy URL of the store "
                                   "(overrides the store url setting)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what IDSync does "
-                                 "(stderr)."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what IDSync does on "
+                                 "stderr: connections, listings, changes, postings."),
+    debug: bool = typer.Option(False, "--debug", help="Also log each HTTP request, and show "
+                               "tracebacks of internal errors."),
+    log_format: logs.LogFormat = typer.Option(logs.LogFormat.TEXT, "--log-format",
+                                              help="stderr as text, or one JSON object a line "
+                                                   "for log shippers."),
+    _version: bool = typer.Option(False, "--version", callback=system.print_version,
+                                  is_eager=True, help="Show the versions of IDSync and of each "
+                                                      "installed connector, and exit."),
 ) -> None:
-    configure_logging(verbose)
+    logs.configure(verbose=verbose, debug=debug, log_format=log_format)
     state = CliState(config=config, db=db, debug=debug)
     current_state.set(state)
     ctx.call_on_close(state.close)

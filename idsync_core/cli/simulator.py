@@ -86,7 +86,7 @@ def serve(
     section = "psa" if discover_plugins()[name].kind == "psa" else f"providers.{name}"
     out.print(f"{name} simulator listening on {server.url}")
     out.print("Point IDSync at it with:\n")
-    out.print(toml_snippet(section, simulator.connection_settings(server.url)), markup=False)
+    out.print(toml_snippet(section, simulator.connection_settings(server.url)))
     out.print(f"\nRequest log: {server.url}/_sim/requests · Ctrl-C stops it.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

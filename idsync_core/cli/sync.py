@@ -23,13 +23,15 @@ from typing import Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from idsync_core.cli import logs
 from idsync_core.cli.context import runtime
-from idsync_core.cli.output import err, out, print_json, table, to_jsonable
-from idsync_core.cli.render import outcome_record
+from idsync_core.cli.output import err, event, print_json, say, table, to_jsonable
+from idsync_core.cli.render import outcome_record, scheduled_text, signed
 from idsync_core.engine.report import PlanReport, build_report
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
 from idsync_core.errors import ConfigurationError, PartialFailure, RefusedError
+from idsync_core.money import for_people
 from idsync_core.store import ResourceLink
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
@@ -67,17 +69,15 @@ def report_record(report: PlanReport) -> dict[str, Any]:
     }
 
 
-def signed(quantity: str) -> str:
-    return quantity if quantity.startswith("-") else f"+{quantity}"
-
-
 def print_report(record: dict[str, Any]) -> None:
     rows = [{"resource": f"{r['resource_id']} ({r['resource_name']})",
              "provider": r["provider_quantity"], "psa": r["psa_quantity"],
              "changes": ", ".join(f"{signed(c['delta'])} from {c['effective_date']} at "
-                                  f"{c['unit_price']}" for c in r["changes"]) or None,
+                                  f"{for_people(c['unit_price'])}" for c in r["changes"])
+                        or (scheduled_text(r["scheduled_change"]) if r["scheduled_change"]
+                            else None),
              "note": r["problem"]}
-            for r in to_jsonable(record["links"])]
+            for r in record["links"]]
     table(rows, ["resource", "provider", "psa", "changes", "note"], as_json=False,
           title=f"Plan for {record['today']}", empty="no linked resource")
     sections = [("unlinked_resources", "Not linked (revenue not billed)",
@@ -92,7 +92,7 @@ def print_report(record: dict[str, Any]) -> None:
                 ("problems", "Cannot be synced", ["resource_id", "problem"])]
     for key, title, columns in sections:
         if record[key]:
-            table(to_jsonable(record[key]), columns, as_json=False, title=title)
+            table(record[key], columns, as_json=False, title=title)
 
 
 def plan(
@@ -104,7 +104,7 @@ def plan(
     record = report_record(build_report(runtime()))
     if out_file is not None:
         out_file.write_text(json.dumps(to_jsonable(record), indent=2))
-        err.print(f"plan saved to {out_file}")
+        logs.notice(f"plan saved to {out_file}")
     if as_json:
         print_json(record)
     else:
@@ -153,22 +153,22 @@ def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
     else:
         rows = [{"resource": f"{o.plan.link.resource_id} ({o.plan.link.resource_name})",
                  "provider": o.plan.desired, "psa": o.plan.actual,
-                 "changes": ", ".join(f"{c.adjustment.delta:+} from "
+                 "changes": ", ".join(f"{signed(c.adjustment.delta)} from "
                                       f"{c.adjustment.effective_date}"
                                       for c in o.plan.changes) or None,
                  "status": o.status, "note": o.plan.problem or o.skipped_reason}
                 for o in summary.outcomes if o.status != "unchanged"]
         table(rows, ["resource", "provider", "psa", "changes", "status", "note"],
               as_json=False, title=title, empty="every linked line already equals the provider")
-        out.print(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
-                                                         "skipped")))
+        event(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
+                                                     "skipped")))
     for outcome in summary.outcomes:
         if outcome.plan.read_failed:
-            err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: "
-                      f"{outcome.plan.problem}")
+            logs.error(f"{outcome.plan.link.resource_id}: {outcome.plan.problem}",
+                       label="failed")
         for posting in outcome.postings:
             if posting.status != "posted":
-                err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: {posting.error}")
+                logs.error(f"{outcome.plan.link.resource_id}: {posting.error}", label="failed")
     if counts["failed"]:
         raise PartialFailure(f"{counts['failed']} link(s) could not be brought equal; they "
                              "are in the failure log and are retried by the next sync",
@@ -204,7 +204,7 @@ def sync(
                 print_report(record)
                 only_keys = {c["key"] for link in record["links"] for c in link["changes"]}
                 if not only_keys:
-                    out.print("Nothing to post.")
+                    say("Nothing to post.")
                     return
                 if not typer.confirm(f"Post {len(only_keys)} change(s)?", default=False,
                                      err=True):
@@ -214,7 +214,7 @@ def sync(
             except PartialFailure as exc:
                 if interval is None:
                     raise
-                err.print(f"[yellow]{exc.message}[/yellow]")
+                logs.warning(exc.message)
             if interval is None or stop.wait(interval):
                 return
 
@@ -246,7 +246,7 @@ def retry(as_json: bool = JSON) -> None:
         if as_json:
             print_json({"posted": 0, "failed": 0, "links": []})
         else:
-            out.print("The failure log is empty.")
+            say("The failure log is empty.")
         return
     with stop_on_signals() as stop:
         one_run(rt, dry_run=False, as_json=as_json, stop=stop, links=links, origin="retry",

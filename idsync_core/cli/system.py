@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version as package_version
+
 import typer
 
+from idsync_core.cli import logs
 from idsync_core.cli.context import runtime
-from idsync_core.cli.output import err, table
+from idsync_core.cli.output import say, table
 from idsync_core.errors import ExitCode, IdsyncError
 from idsync_core.plugins import discover_plugins
 
@@ -30,7 +33,7 @@ def check(as_json: bool = JSON) -> None:
     targets += [(f"providers.{name}", lambda n=name: rt.provider(n))
                 for name in rt.provider_names]
     if not rt.settings.psa and not rt.provider_names:
-        err.print("nothing is configured; see the README's Configuration section")
+        logs.error("nothing is configured; see the README's Configuration section")
         raise typer.Exit(int(ExitCode.CONFIGURATION))
     for section, connect in targets:
         try:
@@ -43,3 +46,19 @@ def check(as_json: bool = JSON) -> None:
     table(rows, ["id", "name", "ok", "detail"], as_json=as_json, title="Connections")
     if worst:
         raise typer.Exit(int(worst))
+
+
+def print_version(wanted: bool) -> None:
+    """``idsync --version``: the core's version, then each installed connector's."""
+    if not wanted:
+        return
+    say(f"idsync {package_version('idsync')}")
+    try:
+        plugins = discover_plugins()
+    except IdsyncError as exc:  # two connectors with one name: say so, still show the core
+        say(f"connectors: {exc.message}")
+        raise typer.Exit(int(exc.exit_code)) from None
+    for info in sorted(plugins.values(), key=lambda i: i.name):
+        say(f"{info.name} {info.version or '(version unknown)'} ({info.kind}, "
+            f"{info.distribution or 'unknown distribution'})")
+    raise typer.Exit()
