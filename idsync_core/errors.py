@@ -54,6 +54,13 @@ class NotFoundError(IdsyncError):
     exit_code = ExitCode.NOT_FOUND
 
 
+class MissingRecordError(NotFoundError):
+    """The API has no record under the id a request named (an HTTP 404, or an empty answer for
+    an id). Raised where the request is made, which does not know what the id stood for; the
+    facade that asked (``idsync_core.plugins``) says "company 250 does not exist at
+    ConnectWise" instead of the request's path."""
+
+
 class RefusedError(IdsyncError):
     """A linking rule or a safety check refused the operation; nothing was changed."""
 
@@ -80,6 +87,11 @@ class ApiError(IdsyncError):
     ) -> None:
         super().__init__(message, hint=hint)
         self.status = status
+
+
+class UnreachableError(ApiError):
+    """The API could not be connected to at all, even after the retries (a dead port, a wrong
+    host, no network): nothing was sent."""
 
 
 class RateLimitedError(ApiError):

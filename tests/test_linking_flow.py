@@ -221,6 +221,13 @@ def test_check_reports_each_connection(idsync: Any, world: World) -> None:
     assert result.exit_code == 0
     assert [(r["id"], r["ok"]) for r in result.json()] == [("psa", True),
                                                             ("providers.ingram", True)]
+    world.config.write_text(world.config.read_text().replace(
+        'plugin = "fake-provider"', 'plugin = "fake-provider"\nno_such_setting = 1'))
+    broken = idsync("check", "--json")
+    assert broken.exit_code == 3
+    assert [(r["name"], r["ok"], r["exit_code"]) for r in broken.json()] == [
+        ("fake-psa (psa)", True, 0), ("fake-provider (providers.ingram)", False, 3)]
+    assert "fake-provider (providers.ingram)  no" in idsync("check").stdout
 
 
 def test_sync_brings_provider_changes_along_and_twice_posts_nothing(idsync: Any,

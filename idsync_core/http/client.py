@@ -18,6 +18,7 @@ What it guarantees, so connectors do not each re-learn it:
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import logging
@@ -37,10 +38,11 @@ from idsync_core.errors import (
     ApiError,
     ConfigurationError,
     IdsyncError,
-    NotFoundError,
+    MissingRecordError,
     OutcomeUnknownError,
     RateLimitedError,
     RejectedError,
+    UnreachableError,
 )
 from idsync_core.http.budget import ConcurrencyLimiter, RateBudget
 
@@ -214,7 +216,7 @@ class ApiClient:
                     hint=f"check {self.credentials_hint}",
                 )
             if status == 404:
-                raise NotFoundError(
+                raise MissingRecordError(
                     f"{where}: not found (HTTP 404): {self.error_message(response)}")
             if status == 429:
                 self._wait_for_rate_limit(response, where, attempt)
@@ -253,15 +255,26 @@ class ApiClient:
             self.budget.acquire()
         with self._counts_lock:
             self.requests_made[method] += 1
+        slot = self.concurrency.slot(self.endpoint_key(method, url)) \
+            if self.concurrency is not None else contextlib.nullcontext()
         try:
-            if self.concurrency is not None:
-                with self.concurrency.slot(self.endpoint_key(method, url)):
-                    return self._http.request(method, url, params=params, json=json,
+            with slot:
+                started = time.perf_counter()
+                response = self._http.request(method, url, params=params, json=json,
                                               headers=headers)
-            return self._http.request(method, url, params=params, json=json, headers=headers)
+            # --debug: method, path, status and time; never the query, headers or body.
+            log.debug("%s → HTTP %d in %.0f ms", where, response.status_code,
+                      (time.perf_counter() - started) * 1000)
+            return response
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never left this machine: repeating it is safe even for a POST.
             failure = f"{where}: cannot connect ({type(exc).__name__})"
+            if attempt >= self.retry.max_attempts:
+                origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
+                raise UnreachableError(
+                    f"{self.service} at {origin} is not reachable ({type(exc).__name__}, "
+                    f"{attempt} attempts)",
+                    hint=f"check the network and the {self.service} base URL") from None
         except httpx.TransportError as exc:
             failure = f"{where}: the connection failed mid-request ({type(exc).__name__})"
             if not safe_to_repeat:

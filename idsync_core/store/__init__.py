@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy import Engine, create_engine, delete, event, func, make_url, select, update
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from idsync_core.errors import ConfigurationError, LockBusyError
@@ -73,11 +73,38 @@ def _holder_is_dead(holder: str, actor: str) -> bool:
     return False
 
 
-def _make_engine(url: str, pool_size: int) -> Engine:
+def describe_url(url: str) -> str:
+    """The store as messages name it: a SQLite file's path, else the URL without password."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///") or "(in memory)"
     try:
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True,
-                                                                           exist_ok=True)
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
+
+
+STORE_HINT = "set [store] url or --db to another place, or fix this one"
+
+
+def _make_folder(url: str) -> None:
+    """A SQLite file's folder is created on first use; a path that cannot hold one is the
+    operator's to fix (exit 3), not a bug."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
+        return
+    folder = Path(url.removeprefix("sqlite:///")).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigurationError(f"the store {describe_url(url)} cannot be created: {folder} "
+                                 "is a file, not a folder", hint=STORE_HINT) from None
+    except OSError as exc:
+        raise ConfigurationError(f"the store {describe_url(url)} cannot be created: its folder "
+                                 f"{folder}: {exc.strerror}", hint=STORE_HINT) from None
+
+
+def _make_engine(url: str, pool_size: int) -> Engine:
+    _make_folder(url)
+    try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                    pool_size=pool_size)
@@ -122,9 +149,18 @@ class Store:
         try:
             migrate.upgrade(self.engine)
         except OperationalError as exc:
+            self.engine.dispose()
             raise ConfigurationError(
-                f"cannot open the store: {exc.orig}",
-                hint="check [store] url / --db and that the database is reachable") from None
+                f"cannot open the store {describe_url(url)}: {exc.orig}",
+                hint="check [store] url / --db: that the database is reachable, or that "
+                     "the file's folder exists and IDSync may write there") from None
+        except DatabaseError as exc:  # SQLite: "file is not a database" (damaged, or another)
+            self.engine.dispose()
+            raise ConfigurationError(
+                f"the store {describe_url(url)} is not an IDSync database, or it is damaged: "
+                f"{exc.orig}",
+                hint="restore it from a backup, or set [store] url / --db to another "
+                     "file") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.actor = _actor()
 

@@ -44,6 +44,7 @@ class ConnectWise:
     """ConnectWise Manage (ConnectWise PSA): companies, agreements, additions, catalog."""
 
     kind = "psa"
+    title = "ConnectWise"
     settings_model = ConnectWiseSettings
     simulator = staticmethod(create_simulator)
 

@@ -45,6 +45,7 @@ class Odin:
     """
 
     kind = "provider"
+    title = "Ingram Micro / Odin"
     settings_model = OdinSettings
     simulator = staticmethod(create_simulator)
 
