@@ -22,6 +22,7 @@ class ExitCode(enum.IntEnum):
     API = 6
     PARTIAL = 7
     BUSY = 8
+    CANCELLED = 130  # Ctrl-C, as shells report SIGINT (128 + 2)
 
 
 class IdsyncError(Exception):

@@ -61,7 +61,10 @@ def reported_errors() -> Iterator[None]:
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
         logs.error("interrupted")
-        raise typer.Exit(130) from None
+        raise typer.Exit(int(ExitCode.CANCELLED)) from None
+    except typer.Abort:  # Ctrl-C or the end of input at a prompt: it precedes every change
+        logs.error("cancelled, nothing changed")
+        raise typer.Exit(int(ExitCode.CANCELLED)) from None
     except Exception as exc:
         if type(exc).__module__.startswith("typer"):  # Exit, Abort, BadParameter: Typer's own
             raise

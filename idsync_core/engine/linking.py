@@ -233,3 +233,136 @@ def agreement_is_visible(agreement: Agreement, *, linked: set[str], include_expi
     if not include_expired and agreement.is_expired(today):
         return False
     return include_linked or agreement.id not in linked
+
+
+@dataclass
+class LinkChain:
+    """One resource's whole linking chain, as the guided ``idsync link`` collects it.
+
+    ``psa_company_id`` is None when the account is linked already, ``agreement_id`` when the
+    subscription is. :func:`link_chain` stores the links still needed only once every rule of
+    every step holds, so a flow abandoned (or refused) half-way has linked nothing.
+    """
+
+    provider: str | None
+    account_id: str
+    subscription_id: str
+    resource_id: str
+    catalog_item_id: str
+    psa_company_id: str | None = None
+    agreement_id: str | None = None
+    price: PriceChoice | None = None
+
+
+def check_agreement_choice(agreement: Agreement, today: date) -> None:
+    """A subscription may bill onto an active agreement only (the guided flow asks again)."""
+    if agreement.is_expired(today):
+        raise RefusedError(f"agreement {agreement.id} ({agreement.name}) is expired or "
+                           "cancelled; postings to it would not be billed",
+                           hint="pick an active agreement")
+
+
+def link_chain(runtime: Runtime, chain: LinkChain, *, confirmed: bool = False) -> LinkOutcome:
+    """Check the whole chain, store its links and price source together, then reconcile the
+    resource's line once (as :func:`link_resource` does)."""
+    provider = provider_name(runtime, chain.provider)
+    store = runtime.store
+    reader = Reader(runtime)
+    new_company, company_link = _chain_company(runtime, provider, chain)
+    psa_company_id = company_link.psa_company_id
+    new_subscription, sub_link = _chain_subscription(runtime, reader, provider, chain,
+                                                     company_link)
+    existing = store.resource_link(provider, chain.resource_id)
+    if existing is not None:
+        raise RefusedError(f"resource {chain.resource_id} is already linked to catalog item "
+                           f"{existing.catalog_item_id} on agreement {existing.agreement_id}",
+                           hint=f"`idsync unlink resource {chain.resource_id}` first")
+    resource = reader.resources(provider, chain.subscription_id).get(chain.resource_id)
+    if resource is None:
+        raise NotFoundError(f"resource {chain.resource_id} is not on subscription "
+                            f"{chain.subscription_id} at {provider}")
+    if not resource.seat_based:
+        raise RefusedError(f"resource {resource.id} ({resource.name}) has no seat count "
+                           "(usage-based); it cannot be reconciled as seats")
+    catalog = reader.catalog_item(chain.catalog_item_id)
+    if not catalog.active:
+        raise RefusedError(f"catalog item {catalog.id} ({catalog.name}) is inactive",
+                           hint="reactivate it in the PSA or pick another")
+    taken = store.resource_link_on_line(sub_link.agreement_id, catalog.id)
+    if taken is not None:
+        raise RefusedError(
+            f"catalog item {catalog.id} on agreement {sub_link.agreement_id} already bills "
+            f"resource {taken.resource_id}; two resources on one line would overwrite each "
+            "other's quantity", hint="pick another catalog item, or unlink the other one")
+    if chain.price is not None:
+        chain.price.validate()
+        check_custom_cost(chain.price, catalog.cost, confirmed)
+    link = ResourceLink(subscription_link_id=sub_link.id, provider=provider,
+                        resource_id=resource.id, resource_name=resource.name,
+                        agreement_id=sub_link.agreement_id, catalog_item_id=catalog.id,
+                        catalog_item_name=catalog.name)
+    setting = _setting_of(pricing.Scope.LINK, "", chain.price) if chain.price else None
+    store.add_chain(
+        (new_company, {"account": new_company.account_name,
+                       "psa_company": new_company.psa_company_name}) if new_company else None,
+        (new_subscription, {"subscription": new_subscription.subscription_name,
+                            "agreement": new_subscription.agreement_name})
+        if new_subscription else None,
+        (link, {"resource": resource.name, "catalog_item": catalog.name,
+                "agreement": sub_link.agreement_id, "psa_company": psa_company_id}),
+        setting)
+    return reconcile(runtime, reader, link, origin="link", link_created=True)
+
+
+def _chain_company(runtime: Runtime, provider: str,
+                   chain: LinkChain) -> tuple[CompanyLink | None, CompanyLink]:
+    """(the company link to create or None, the company link the chain hangs from)."""
+    existing = runtime.store.company_link(provider, chain.account_id)
+    if existing is not None:
+        if chain.psa_company_id not in (None, existing.psa_company_id):
+            raise RefusedError(f"account {chain.account_id} is already linked to PSA company "
+                               f"{existing.psa_company_id}",
+                               hint=f"`idsync unlink company {chain.account_id}` first")
+        return None, existing
+    if chain.psa_company_id is None:
+        raise RefusedError(f"account {chain.account_id} is not linked to a PSA company yet",
+                           hint="choose its PSA company")
+    account = _find_account(runtime, provider, chain.account_id)
+    company = _find_company(runtime, chain.psa_company_id)
+    link = CompanyLink(provider=provider, account_id=account.id, account_name=account.name,
+                       psa_company_id=company.id, psa_company_name=company.name)
+    return link, link
+
+
+def _chain_subscription(runtime: Runtime, reader: Reader, provider: str, chain: LinkChain,
+                        company_link: CompanyLink
+                        ) -> tuple[SubscriptionLink | None, SubscriptionLink]:
+    """(the subscription link to create or None, the one the resource hangs from)."""
+    existing = runtime.store.subscription_link(provider, chain.subscription_id)
+    if existing is not None:
+        if existing.company_link_id != company_link.id or chain.agreement_id not in (
+                None, existing.agreement_id):
+            raise RefusedError(f"subscription {chain.subscription_id} is already linked to "
+                               f"agreement {existing.agreement_id}",
+                               hint=f"`idsync unlink subscription {chain.subscription_id}` "
+                                    "first")
+        return None, existing
+    if chain.agreement_id is None:
+        raise RefusedError(f"subscription {chain.subscription_id} is not linked to an "
+                           "agreement yet", hint="choose its agreement")
+    subscription = reader.subscriptions(provider, chain.account_id).get(chain.subscription_id)
+    if subscription is None:
+        raise NotFoundError(f"subscription {chain.subscription_id} is not one of account "
+                            f"{chain.account_id}'s at {provider}",
+                            hint=f"`idsync subscriptions {chain.account_id}` lists them")
+    agreement = reader.agreements(company_link.psa_company_id).get(chain.agreement_id)
+    if agreement is None:
+        raise RefusedError(f"agreement {chain.agreement_id} does not belong to PSA company "
+                           f"{company_link.psa_company_id} ({company_link.psa_company_name})",
+                           hint=f"`idsync agreements {company_link.psa_company_id}` lists its "
+                                "agreements")
+    check_agreement_choice(agreement, runtime.today)
+    link = SubscriptionLink(company_link_id=company_link.id, provider=provider,
+                            subscription_id=subscription.id, subscription_name=subscription.name,
+                            agreement_id=agreement.id, agreement_name=agreement.name)
+    return link, link

@@ -234,18 +234,47 @@ class Store:
     def add_link(self, link: CompanyLink | SubscriptionLink | ResourceLink, **audit: Any) -> None:
         """Insert a link with its audit entry; a second active link for one object is refused
         by the database itself (partial unique indexes), whatever races happen above."""
-        link.created_at = utcnow()
+        with self._linking() as s:
+            self._insert_link(s, link, **audit)
+
+    def add_chain(self, company: tuple[CompanyLink, dict[str, Any]] | None,
+                  subscription: tuple[SubscriptionLink, dict[str, Any]] | None,
+                  resource: tuple[ResourceLink, dict[str, Any]],
+                  price: PriceSourceSetting | None = None) -> None:
+        """Insert the links one resource still needs (each with its audit details) and its
+        price source in one transaction: all of them, or — when any is refused — none. Each
+        new link becomes the parent of the next."""
+        with self._linking() as s:
+            if company is not None:
+                self._insert_link(s, company[0], **company[1])
+                if subscription is not None:
+                    subscription[0].company_link_id = company[0].id
+            if subscription is not None:
+                self._insert_link(s, subscription[0], **subscription[1])
+                resource[0].subscription_link_id = subscription[0].id
+            self._insert_link(s, resource[0], **resource[1])
+            if price is not None:
+                price.scope_id = str(resource[0].id)
+                self._replace_price_source(s, price)
+
+    @contextmanager
+    def _linking(self) -> Iterator[Session]:
         try:
             with self.transaction() as s:
-                s.add(link)
-                s.flush()
-                self.audit(s, f"link.{link.__tablename__.removesuffix('_links')}",
-                           f"{link.__tablename__}#{link.id}", **audit)
+                yield s
         except IntegrityError:
             from idsync_core.errors import RefusedError
 
             raise RefusedError("that object is already linked",
                                hint="see `idsync links`; unlink it first") from None
+
+    def _insert_link(self, s: Session, link: CompanyLink | SubscriptionLink | ResourceLink,
+                     **audit: Any) -> None:
+        link.created_at = utcnow()
+        s.add(link)
+        s.flush()
+        self.audit(s, f"link.{link.__tablename__.removesuffix('_links')}",
+                   f"{link.__tablename__}#{link.id}", **audit)
 
     def remove_link(self, link: CompanyLink | SubscriptionLink | ResourceLink,
                     **audit: Any) -> None:
@@ -288,14 +317,17 @@ class Store:
 
     def set_price_source(self, setting: PriceSourceSetting) -> None:
         with self.transaction() as s:
-            s.execute(delete(PriceSourceSetting).where(
-                PriceSourceSetting.scope == setting.scope,
-                PriceSourceSetting.scope_id == setting.scope_id))
-            setting.updated_at = utcnow()
-            s.add(setting)
-            self.audit(s, "price-source.set", f"{setting.scope}:{setting.scope_id}",
-                       kind=setting.kind, price=setting.price, cost=setting.cost,
-                       markup_percent=setting.markup_percent)
+            self._replace_price_source(s, setting)
+
+    def _replace_price_source(self, s: Session, setting: PriceSourceSetting) -> None:
+        s.execute(delete(PriceSourceSetting).where(
+            PriceSourceSetting.scope == setting.scope,
+            PriceSourceSetting.scope_id == setting.scope_id))
+        setting.updated_at = utcnow()
+        s.add(setting)
+        self.audit(s, "price-source.set", f"{setting.scope}:{setting.scope_id}",
+                   kind=setting.kind, price=setting.price, cost=setting.cost,
+                   markup_percent=setting.markup_percent)
 
     def clear_price_source(self, scope: str, scope_id: str) -> bool:
         with self.transaction() as s:
