@@ -38,6 +38,12 @@ def price_choice(kind: PriceSourceKind | None, price: str | None, cost: str | No
             kind = PriceSourceKind.MARKUP
         else:
             return None
+    needed = {PriceSourceKind.CUSTOM: (("--price", price), ("--cost", cost)),
+              PriceSourceKind.MARKUP: (("--markup", markup),)}.get(kind, ())
+    missing = [option for option, value in needed if value is None]
+    if missing:  # a usage error (exit 2), like any missing option
+        raise typer.BadParameter(f"the {kind.value} price source needs "
+                                 f"{' and '.join(missing)}", param_hint="--price-source")
     return linking.PriceChoice(kind, decimal_option(price, "--price"),
                                decimal_option(cost, "--cost"),
                                decimal_option(markup, "--markup"))
