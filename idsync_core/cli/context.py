@@ -98,3 +98,16 @@ class IdsyncTyper(typer.Typer):
             return fn
 
         return decorator
+
+
+def complete_provider(incomplete: str) -> list[str]:
+    """Shell completion of ``--provider``: the provider connections configured."""
+    try:
+        settings, _ = load_settings(None)
+    except IdsyncError:  # no readable configuration: nothing to offer
+        return []
+    return [name for name in sorted(settings.providers) if name.startswith(incomplete)]
+
+
+PROVIDER = typer.Option(None, "--provider", autocompletion=complete_provider,
+                        help="Provider connection (default: the only one).")

@@ -85,8 +85,14 @@ def outcome_text(outcome: LinkOutcome, psa_label: str) -> str:
     return "\n".join(lines)
 
 
+def complete_demo_psa(incomplete: str) -> list[str]:
+    """Shell completion of ``--psa``: the PSAs the demo tells the story on."""
+    return [name for name in PSA_LABEL if name.startswith(incomplete)]
+
+
 def demo(
-    psa: str = typer.Option("connectwise", "--psa", help="connectwise or autotask."),
+    psa: str = typer.Option("connectwise", "--psa", autocompletion=complete_demo_psa,
+                            help="connectwise or autotask."),
     as_json: bool = typer.Option(False, "--json", help="Print the steps as JSON."),
     keep: Path | None = typer.Option(None, "--keep", help="Keep the store and config in this "
                                      "folder instead of a temporary one."),

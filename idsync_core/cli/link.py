@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from idsync_core.cli.context import IdsyncTyper, reported_errors, runtime
+from idsync_core.cli.context import PROVIDER, IdsyncTyper, reported_errors, runtime
 from idsync_core.cli.guided import guided_link
 from idsync_core.cli.inputs import confirm_or_refuse, price_choice
 from idsync_core.cli.output import out, print_json
@@ -15,7 +15,6 @@ from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import NotFoundError, RefusedError
 from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
 
-PROVIDER = typer.Option(None, "--provider", help="Provider connection (default: the only one).")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 link_app = IdsyncTyper(help="Link provider objects to their PSA twins (no arguments: a "

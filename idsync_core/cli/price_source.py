@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from idsync_core.cli.context import IdsyncTyper, runtime
+from idsync_core.cli.context import PROVIDER, IdsyncTyper, runtime
 from idsync_core.cli.inputs import confirm_or_refuse, price_choice
-from idsync_core.cli.link import PROVIDER
 from idsync_core.cli.output import out, table
 from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind, Scope

@@ -30,6 +30,11 @@ def simulator_factories() -> dict[str, Any]:
     return {name: factory for name, factory in found.items() if callable(factory)}
 
 
+def complete_simulator(incomplete: str) -> list[str]:
+    """Shell completion of a simulator's name: the connectors that ship one."""
+    return [name for name in sorted(simulator_factories()) if name.startswith(incomplete)]
+
+
 def load_seed(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
@@ -61,7 +66,8 @@ def list_simulators(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @simulator_app.command("serve")
 def serve(
-    name: str = typer.Argument(..., help="Connector name, e.g. connectwise, autotask, odin."),
+    name: str = typer.Argument(..., autocompletion=complete_simulator,
+                               help="Connector name, e.g. connectwise, autotask, odin."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port (0: any free one)."),
     seed: Path | None = typer.Option(None, "--seed", help="Seed JSON file (see the "
                                      "connector's README); default: its example tenant."),
