@@ -91,12 +91,18 @@ class ApiError(IdsyncError):
 
 
 class UnreachableError(ApiError):
-    """The API could not be connected to at all, even after the retries (a dead port, a wrong
-    host, no network): nothing was sent."""
+    """The API could not be reached at all (connection refused, DNS, timeouts) after retries.
+
+    This is a failure of the whole connection, not of one request: a sync stops at the first
+    one instead of trying every link against a dead host.
+    """
 
 
 class RateLimitedError(ApiError):
-    """The API kept answering "too many requests" past the wait we are willing to do."""
+    """The API kept answering "too many requests" past the wait we are willing to do.
+
+    Like :class:`UnreachableError`, it stops a sync: every further request would be throttled.
+    """
 
 
 class RejectedError(ApiError):

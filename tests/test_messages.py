@@ -45,6 +45,9 @@ def test_refusals_and_not_found_show_bracketed_data(idsync: Any, world: World) -
     assert wrong_company.exit_code == 5 and f"250 ({BRACKETED})" in wrong_company.stderr
     unknown = idsync("link", "company", "A-[1]", "250")
     assert unknown.exit_code == 4 and "account A-[1] does not exist" in unknown.stderr
+    bad_number = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "[red]4[/red]",
+                        "--cost", "1")
+    assert bad_number.exit_code == 2 and "'[red]4[/red]' is not a number" in bad_number.stderr
 
 
 def test_tables_and_reconciliations_show_bracketed_data(idsync: Any, world: World) -> None:

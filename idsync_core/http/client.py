@@ -10,6 +10,9 @@ What it guarantees, so connectors do not each re-learn it:
   that certainly did not reach it (the connection could not be opened, or a 429) is retried.
 * **429** waits ``Retry-After`` (seconds or an HTTP date), bounded by ``max_retry_after``;
   beyond that, or after ``max_attempts``, it raises :class:`RateLimitedError`.
+* **A host that does not answer** (connection refused, DNS, timeouts) after ``max_attempts``
+  raises :class:`UnreachableError`, naming the service and its origin: the whole connection is
+  down, so the caller stops instead of trying every other request against it.
 * **Budgets**: an optional :class:`RateBudget` and per-endpoint :class:`ConcurrencyLimiter`.
 * **Errors** become :mod:`idsync_core.errors` exceptions with messages naming the service, the
   method and the path (never the query string, headers or body, which may carry secrets).
@@ -269,12 +272,6 @@ class ApiClient:
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never left this machine: repeating it is safe even for a POST.
             failure = f"{where}: cannot connect ({type(exc).__name__})"
-            if attempt >= self.retry.max_attempts:
-                origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
-                raise UnreachableError(
-                    f"{self.service} at {origin} is not reachable ({type(exc).__name__}, "
-                    f"{attempt} attempts)",
-                    hint=f"check the network and the {self.service} base URL") from None
         except httpx.TransportError as exc:
             failure = f"{where}: the connection failed mid-request ({type(exc).__name__})"
             if not safe_to_repeat:
@@ -283,8 +280,12 @@ class ApiClient:
                     hint="IDSync will re-read the PSA before deciding anything",
                 ) from None
         if attempt >= self.retry.max_attempts:
-            raise ApiError(failure + f" after {attempt} attempts",
-                           hint=f"check the network and the {self.service} base URL") from None
+            parts = urlsplit(url)
+            raise UnreachableError(
+                f"{self.service} at {parts.scheme}://{parts.netloc} is not reachable "
+                f"({failure}, {attempt} attempts)",
+                hint=f"check the network and the {self.service} base URL; nothing was lost, "
+                     "run again once it answers") from None
         delay = self.retry.backoff(attempt)
         log.info("%s, retrying in %.1fs", failure, delay)
         self._sleep(delay)

@@ -40,7 +40,7 @@ import httpx
 
 from idsync_connectwise.conditions import Value, split_in_list
 from idsync_connectwise.settings import ConnectWiseSettings, normalize_codebase
-from idsync_core.errors import ApiError, IdsyncError, UnreachableError
+from idsync_core.errors import ApiError, IdsyncError, RateLimitedError, UnreachableError
 from idsync_core.http import ApiClient, RateBudget, RetryPolicy, ensure_same_origin, next_link
 from idsync_core.http import paginate as paginate_tokens
 from idsync_core.http.client import body_snippet
@@ -111,8 +111,8 @@ class ConnectWiseClient(ApiClient):
         try:
             info = self.get_json(f"{self.base_url}/login/companyinfo/{company}")
             found = normalize_codebase(info.get("Codebase")) if isinstance(info, dict) else None
-        except UnreachableError:
-            raise  # the site itself is down: no guessed path would answer either
+        except (UnreachableError, RateLimitedError):
+            raise  # no API to talk to: guessing a codebase would only repeat the failure
         except (IdsyncError, ValueError) as exc:
             log.warning("ConnectWise: the codebase lookup failed (%s); using %s",
                         getattr(exc, "message", exc), FALLBACK_CODEBASE)

