@@ -137,9 +137,8 @@ def test_price_source_most_specific_wins(idsync: Any, world: World) -> None:
 def test_custom_cost_below_psa_cost_needs_confirmation(idsync: Any, world: World) -> None:
     link_contoso(idsync)
     result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "4.50",
-                    "--cost", "3")
-    assert result.exit_code == 5
-    assert "the custom cost 3.00 is below the cost configured in the PSA (4.00)" in result.stderr
+                    "--cost", "3.00")
+    assert result.exit_code == 5 and "below the cost configured in the PSA (4.00)" in result.stderr
     assert "--yes" in result.stderr
     assert world.psa()["postings"] == [] and len(idsync("links", "--json").json()) == 2
     result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "4.50",

@@ -15,7 +15,6 @@ import typer
 from idsync_core.cli import logs
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ExitCode, IdsyncError
-from idsync_core.settings import load_settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +28,9 @@ class CliState:
 
     def runtime(self) -> Runtime:
         if self._runtime is None:
+            # Imported here: pydantic-settings is slow to import and `--help` needs no settings.
+            from idsync_core.settings import load_settings
+
             settings, path = load_settings(self.config)
             self._runtime = Runtime(settings, config_path=path, store_url=self.db)
         return self._runtime
@@ -102,6 +104,8 @@ class IdsyncTyper(typer.Typer):
 
 def complete_provider(incomplete: str) -> list[str]:
     """Shell completion of ``--provider``: the provider connections configured."""
+    from idsync_core.settings import load_settings
+
     try:
         settings, _ = load_settings(None)
     except IdsyncError:  # no readable configuration: nothing to offer

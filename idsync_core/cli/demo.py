@@ -26,12 +26,11 @@ from idsync_core.cli import logs
 from idsync_core.cli.output import print_json, say
 from idsync_core.engine import linking
 from idsync_core.engine.dates import next_period_start
-from idsync_core.engine.pricing import PriceSourceKind
+from idsync_core.engine.pricing import PriceSourceKind, money_text
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime, today_from_env
 from idsync_core.engine.sync import LinkOutcome, sync_all
 from idsync_core.errors import ConfigurationError, NotFoundError
-from idsync_core.money import for_people
 from idsync_core.plugins import PluginInfo, discover_plugins
 from idsync_core.settings import IdsyncSettings, StoreSettings, SyncSettings
 from idsync_core.simulation import ServerThread
@@ -80,8 +79,8 @@ def outcome_text(outcome: LinkOutcome, psa_label: str) -> str:
         a = change.adjustment
         kind = "addition" if a.delta > 0 else "reduction"
         lines.append(f"  → {kind} of {abs(a.delta)} units {posting.status}, effective "
-                     f"{a.effective_date} at {for_people(a.unit_price)} "
-                     f"(cost {for_people(a.unit_cost)})")
+                     f"{a.effective_date} at {money_text(a.unit_price)} "
+                     f"(cost {money_text(a.unit_cost)})")
     return "\n".join(lines)
 
 
@@ -173,8 +172,8 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
         raise NotFoundError(f"the {label} catalog has no {SKU}")
     story.step("3. Pick the resource and its product",
                f"{resource.name} (SKU {resource.sku}, {resource.quantity} seats) bills as "
-               f"{label} product {item.name} [{item.id}] at {for_people(item.price)} "
-               f"(cost {for_people(item.cost)})",
+               f"{label} product {item.name} [{item.id}] at {money_text(item.price)} "
+               f"(cost {money_text(item.cost)})",
                resource_id=resource.id, catalog_item_id=item.id)
     story.step("4. Choose the price source", "catalog: the price and cost set in the "
                f"{label} product catalog", price_source="catalog")

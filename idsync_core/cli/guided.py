@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TypeVar, cast
+from typing import TYPE_CHECKING, TypeVar, cast
 
 import typer
 
@@ -30,19 +30,20 @@ from idsync_core.cli.inputs import confirm_or_refuse
 from idsync_core.cli.output import say
 from idsync_core.cli.render import render_reconcile
 from idsync_core.engine import linking
-from idsync_core.engine.pricing import PriceSourceKind
+from idsync_core.engine.pricing import PriceSourceKind, money_text
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ExitCode, RefusedError
-from idsync_core.models import (
-    Agreement,
-    CatalogItem,
-    Company,
-    ProviderAccount,
-    Resource,
-    Subscription,
-)
-from idsync_core.money import for_people
-from idsync_core.plugins import ProviderConnection
+
+if TYPE_CHECKING:  # annotations only: `--help` loads no pydantic model
+    from idsync_core.models import (
+        Agreement,
+        CatalogItem,
+        Company,
+        ProviderAccount,
+        Resource,
+        Subscription,
+    )
+    from idsync_core.plugins import ProviderConnection
 
 T = TypeVar("T")
 
@@ -152,7 +153,7 @@ class Flow:
                 search = typer.prompt("Search PSA companies (empty: all)", default="",
                                       show_default=False).strip()
             else:
-                return cast(Company, chosen)
+                return cast("Company", chosen)
 
     def subscription(self, account: ProviderAccount) -> Subscription | None:
         subscriptions = list(self.connection.list_subscriptions(account.id))
@@ -183,7 +184,7 @@ class Flow:
             elif chosen == "l":
                 show_linked = not show_linked
             else:
-                agreement = cast(Agreement, chosen)
+                agreement = cast("Agreement", chosen)
                 try:
                     linking.check_agreement_choice(agreement, self.rt.today)
                 except RefusedError as exc:
@@ -209,7 +210,7 @@ class Flow:
         catalog.sort(key=lambda item: similarity(resource, item), reverse=True)
         return choose(f"PSA products for {resource.name}", catalog[:15],
                       lambda i: f"{i.name}  [{i.id}] {i.identifier}, price "
-                      f"{for_people(i.price)}, cost {for_people(i.cost)}", suggested=0)
+                      f"{money_text(i.price)}, cost {money_text(i.cost)}", suggested=0)
 
     def price(self) -> linking.PriceChoice:
         while True:
@@ -234,9 +235,9 @@ class Flow:
             company_link = store.company_link(self.name, account.id)
             company = None if company_link else self.company(account)
             company_id = company_link.psa_company_id if company_link else \
-                cast(Company, company).id
+                cast("Company", company).id
             company_name = company_link.psa_company_name if company_link else \
-                cast(Company, company).name
+                cast("Company", company).name
             while True:
                 subscription = self.subscription(account)
                 if subscription is None:
@@ -248,7 +249,7 @@ class Flow:
                     continue
                 return Choices(account, company, company_name, subscription, agreement,
                                sub_link.agreement_name if sub_link else
-                               cast(Agreement, agreement).name,
+                               cast("Agreement", agreement).name,
                                resource, self.item(resource), self.price())
 
 

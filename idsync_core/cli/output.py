@@ -29,7 +29,7 @@ from rich.text import Text
 
 from idsync_core.cli import logs
 from idsync_core.cli.consoles import err, out
-from idsync_core.money import for_people
+from idsync_core.engine.pricing import money_text
 
 __all__ = ["cell", "err", "event", "out", "print_json", "say", "table", "to_jsonable"]
 
@@ -65,7 +65,7 @@ def cell(value: Any, column: str = "") -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        return for_people(value) if is_money(column) else format(value, "f")
+        return money_text(value) if is_money(column) else format(value, "f")
     if isinstance(value, Enum):
         return str(value.value)
     if isinstance(value, list | tuple | set | frozenset):

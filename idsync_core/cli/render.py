@@ -7,9 +7,9 @@ from typing import Any
 from idsync_core.cli import logs
 from idsync_core.cli.output import cell, print_json, say
 from idsync_core.engine.planning import LinePlan
+from idsync_core.engine.pricing import money_text
 from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import PartialFailure
-from idsync_core.money import for_people
 
 
 def scheduled_change(plan: LinePlan) -> dict[str, Any] | None:
@@ -105,7 +105,7 @@ def render_reconcile(result: LinkOutcome, *, as_json: bool) -> None:
                 source = plan.pricing.source if plan.pricing else "?"
                 say(f"  → {verb} of {abs(a.delta)} units ({change.from_quantity} → "
                     f"{a.target_quantity}) effective {a.effective_date}, unit price "
-                    f"{for_people(a.unit_price)}, cost {for_people(a.unit_cost)} "
+                    f"{money_text(a.unit_price)}, cost {money_text(a.unit_cost)} "
                     f"[{source}]: {status}")
         for posting in failed:
             logs.error(posting.error or posting.status, label="failed")

@@ -27,11 +27,11 @@ from idsync_core.cli import logs
 from idsync_core.cli.context import runtime
 from idsync_core.cli.output import err, event, print_json, say, table, to_jsonable
 from idsync_core.cli.render import outcome_record, scheduled_text, signed
+from idsync_core.engine.pricing import money_text
 from idsync_core.engine.report import PlanReport, build_report
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
 from idsync_core.errors import ConfigurationError, PartialFailure, RefusedError
-from idsync_core.money import for_people
 from idsync_core.store import ResourceLink
 
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
@@ -73,7 +73,7 @@ def print_report(record: dict[str, Any]) -> None:
     rows = [{"resource": f"{r['resource_id']} ({r['resource_name']})",
              "provider": r["provider_quantity"], "psa": r["psa_quantity"],
              "changes": ", ".join(f"{signed(c['delta'])} from {c['effective_date']} at "
-                                  f"{for_people(c['unit_price'])}" for c in r["changes"])
+                                  f"{money_text(c['unit_price'])}" for c in r["changes"])
                         or (scheduled_text(r["scheduled_change"]) if r["scheduled_change"]
                             else None),
              "note": r["problem"]}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from importlib.metadata import version as package_version
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,13 +12,17 @@ from idsync_core.cli import logs
 from idsync_core.cli.context import runtime
 from idsync_core.cli.output import say, table
 from idsync_core.errors import ExitCode, IdsyncError
-from idsync_core.plugins import Connection, discover_plugins
+
+if TYPE_CHECKING:
+    from idsync_core.plugins import Connection
 
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 
 
 def plugins(as_json: bool = JSON) -> None:
     """Installed connectors: name, kind, version, distribution and the hooks each implements."""
+    from idsync_core.plugins import discover_plugins  # not for `--help`: it loads pydantic
+
     rows = [{"id": info.name, "name": info.name, "kind": info.kind, "version": info.version,
              "distribution": info.distribution, "hooks": list(info.hooks)}
             for info in sorted(discover_plugins().values(), key=lambda i: i.name)]
@@ -58,6 +62,8 @@ def print_version(wanted: bool) -> None:
     """``idsync --version``: the core's version, then each installed connector's."""
     if not wanted:
         return
+    from idsync_core.plugins import discover_plugins  # only when asked: it loads pydantic
+
     say(f"idsync {package_version('idsync')}")
     try:
         plugins = discover_plugins()

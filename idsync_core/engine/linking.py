@@ -24,7 +24,6 @@ from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, reconcile_link
 from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
 from idsync_core.models import Agreement, Company, ProviderAccount, Resource, Subscription
-from idsync_core.money import for_people
 from idsync_core.store import CompanyLink, PriceSourceSetting, ResourceLink, SubscriptionLink
 
 
@@ -148,8 +147,8 @@ def check_custom_cost(choice: PriceChoice | None, catalog_cost: Decimal | None,
         return
     if not confirmed:
         raise ConfirmationRequired(
-            f"the custom cost {for_people(choice.cost)} is below the cost configured in the "
-            f"PSA ({for_people(catalog_cost)})",
+            f"the custom cost {choice.cost} is below the cost configured in the PSA "
+            f"({catalog_cost})",
             hint="confirm with --yes if that is intended")
 
 

@@ -38,6 +38,15 @@ class Scope(enum.StrEnum):
     COMPANY = "company"
 
 
+def money_text(value: Decimal | None) -> str:
+    """Money for people: at least two decimals (4.8 → 4.80), never rounded away."""
+    if value is None:
+        return "—"
+    exponent = value.as_tuple().exponent
+    shown = value.quantize(CENT) if isinstance(exponent, int) and exponent > -2 else value
+    return format(shown, "f")
+
+
 @dataclass(frozen=True)
 class Pricing:
     price: Decimal | None
