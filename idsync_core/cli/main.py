@@ -16,7 +16,8 @@ app = IdsyncTyper(
     help="IDSync keeps your PSA's billed quantities equal to what your cloud distributor "
          "provisioned.",
     epilog="Exit codes: 0 ok, 1 internal error, 2 usage, 3 configuration, 4 not found, "
-           "5 refused, 6 remote API error, 7 some postings failed, 8 another run holds the lock.",
+           "5 refused, 6 remote API error, 7 some postings failed, 8 another run holds the lock, "
+           "130 cancelled.",
 )
 
 
