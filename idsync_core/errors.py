@@ -22,6 +22,7 @@ class ExitCode(enum.IntEnum):
     API = 6
     PARTIAL = 7
     BUSY = 8
+    CANCELLED = 130  # Ctrl-C, as shells report SIGINT (128 + 2)
 
 
 class IdsyncError(Exception):
@@ -52,6 +53,13 @@ class NotFoundError(IdsyncError):
     """An id the operator gave does not exist (in the PSA, at the provider or in the store)."""
 
     exit_code = ExitCode.NOT_FOUND
+
+
+class MissingRecordError(NotFoundError):
+    """The API has no record under the id a request named (an HTTP 404, or an empty answer for
+    an id). Raised where the request is made, which does not know what the id stood for; the
+    facade that asked (``idsync_core.plugins``) says "company 250 does not exist at
+    ConnectWise" instead of the request's path."""
 
 
 class RefusedError(IdsyncError):

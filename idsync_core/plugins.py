@@ -9,7 +9,11 @@ none), as datasette and llm do.
 Connections: each configured connection (the PSA, each named provider) gets a plugin manager of
 its own holding that connector's instance and the cross-cutting wrappers, so a hook call reaches
 exactly one connector. Engine code goes through :class:`PsaConnection` / :class:`ProviderConnection`
-(typed methods, as tox's ``Plugin`` facade), never through ``pm.hook`` directly.
+(typed methods, as tox's ``Plugin`` facade), never through ``pm.hook`` directly. The facade is
+also where every connector gets the same behaviour for free: each opened connection and each
+listing with its row count are logged (``--verbose``), and an id the API has no record of
+(:class:`MissingRecordError`) is reported as what it is — "agreement 99999 does not exist at
+ConnectWise" — rather than as the request path that found nothing.
 """
 
 from __future__ import annotations
@@ -18,16 +22,23 @@ import logging
 import os
 import time
 from collections import Counter, defaultdict
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import pluggy
 from pydantic import BaseModel, ValidationError
 
-from idsync_core.errors import ConfigurationError, IdsyncError, PluginError, RefusedError
+from idsync_core.errors import (
+    ConfigurationError,
+    IdsyncError,
+    MissingRecordError,
+    NotFoundError,
+    PluginError,
+    RefusedError,
+)
 from idsync_core.hookspecs import (
     ALL_SPECS,
     PROJECT_NAME,
@@ -51,6 +62,7 @@ log = logging.getLogger(__name__)
 
 ENTRY_POINT_GROUP = "idsync"
 Kind = Literal["psa", "provider"]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,12 @@ class PluginInfo:
     distribution: str | None
     version: str | None
     hooks: tuple[str, ...]
+
+    @property
+    def title(self) -> str:
+        """How messages name the product (a connector's optional ``title``, e.g.
+        "ConnectWise"; else its entry-point name)."""
+        return str(getattr(self.connector, "title", None) or self.name)
 
     @property
     def settings_model(self) -> type[BaseModel]:
@@ -254,8 +272,45 @@ class Connection:
         self._pm.check_pending()
         self._hook = self._pm.hook
 
+    @property
+    def where(self) -> str:
+        """How messages name this connection's side: the product for the PSA, the operator's
+        name of the connection for a provider (there may be several)."""
+        return self.info.title if self.kind == "psa" else self.name
+
     def check(self) -> str:
         return str(self._hook.idsync_check())
+
+    def _listing(self, what: str, call: Callable[[], Iterable[T] | None], *,
+                 parent: str | None = None, hint: str | None = None) -> Iterator[T]:
+        """Call a listing hook now; yield its rows as they stream and log their count.
+
+        ``parent`` names the object whose children are listed ("company 250"): an id the API
+        has no record of is then reported as that object not existing, with ``hint``.
+        """
+        try:
+            rows = iter(call() or ())
+        except MissingRecordError as exc:
+            raise self._missing(parent, hint, exc) from None
+        return self._counted(what, rows, parent, hint)
+
+    def _counted(self, what: str, rows: Iterator[T], parent: str | None,
+                 hint: str | None) -> Iterator[T]:
+        count = 0
+        try:
+            for row in rows:
+                count += 1
+                yield row
+        except MissingRecordError as exc:
+            raise self._missing(parent, hint, exc) from None
+        log.info("%s: %d %s", self.where, count, what)
+
+    def _missing(self, parent: str | None, hint: str | None,
+                 exc: MissingRecordError) -> NotFoundError:
+        if parent is None:
+            return exc
+        log.debug("%s: %s", self.where, exc.message)
+        return NotFoundError(f"{parent} does not exist at {self.where}", hint=exc.hint or hint)
 
     def close(self) -> None:
         self._hook.idsync_close()
@@ -271,18 +326,30 @@ class PsaConnection(Connection):
     kind: Kind = "psa"
 
     def list_companies(self, search: str | None = None) -> Iterator[Company]:
-        return iter(self._hook.idsync_list_companies(search=search) or ())
+        return self._listing("companies" + (f" matching {search!r}" if search else ""),
+                             lambda: self._hook.idsync_list_companies(search=search))
 
     def list_agreements(self, company_id: str) -> Iterator[Agreement]:
-        return iter(self._hook.idsync_list_agreements(company_id=company_id) or ())
+        return self._listing(f"agreements of company {company_id}",
+                             lambda: self._hook.idsync_list_agreements(company_id=company_id),
+                             parent=f"company {company_id}",
+                             hint="`idsync companies psa` lists the companies")
 
     def list_lines(self, agreement_id: str, as_of: date) -> Iterator[AgreementLine]:
-        return iter(self._hook.idsync_list_lines(agreement_id=agreement_id, as_of=as_of) or ())
+        return self._listing(f"lines on agreement {agreement_id} as of {as_of}",
+                             lambda: self._hook.idsync_list_lines(agreement_id=agreement_id,
+                                                                  as_of=as_of),
+                             parent=f"agreement {agreement_id}",
+                             hint="`idsync agreements PSA_COMPANY_ID` lists a company's "
+                                  "agreements")
 
     def list_catalog(
         self, search: str | None = None, ids: list[str] | None = None
     ) -> Iterator[CatalogItem]:
-        return iter(self._hook.idsync_list_catalog(search=search, ids=ids) or ())
+        what = "catalog items" + (f" matching {search!r}" if search else "") + (
+            f" of {len(ids)} ids asked for" if ids is not None else "")
+        return self._listing(what, lambda: self._hook.idsync_list_catalog(search=search,
+                                                                          ids=ids))
 
     def post_adjustment(self, adjustment: Adjustment) -> PostedAdjustment:
         result = self._hook.idsync_post_adjustment(adjustment=adjustment)
@@ -313,13 +380,22 @@ class ProviderConnection(Connection):
     kind: Kind = "provider"
 
     def list_accounts(self, search: str | None = None) -> Iterator[ProviderAccount]:
-        return iter(self._hook.idsync_list_accounts(search=search) or ())
+        return self._listing("accounts" + (f" matching {search!r}" if search else ""),
+                             lambda: self._hook.idsync_list_accounts(search=search))
 
     def list_subscriptions(self, account_id: str) -> Iterator[Subscription]:
-        return iter(self._hook.idsync_list_subscriptions(account_id=account_id) or ())
+        return self._listing(f"subscriptions of account {account_id}",
+                             lambda: self._hook.idsync_list_subscriptions(account_id=account_id),
+                             parent=f"account {account_id}",
+                             hint="`idsync companies provider` lists the accounts")
 
     def list_resources(self, subscription_id: str) -> Iterator[Resource]:
-        return iter(self._hook.idsync_list_resources(subscription_id=subscription_id) or ())
+        return self._listing(f"resources of subscription {subscription_id}",
+                             lambda: self._hook.idsync_list_resources(
+                                 subscription_id=subscription_id),
+                             parent=f"subscription {subscription_id}",
+                             hint="`idsync subscriptions ACCOUNT_ID` lists an account's "
+                                  "subscriptions")
 
 
 def open_connection(
@@ -344,4 +420,6 @@ def open_connection(
     settings = validate_settings(info, section, raw)
     connector = info.connector(settings)
     cls = PsaConnection if kind == "psa" else ProviderConnection
+    log.info("[%s] connection opened: the %s connector %s", section, info.name,
+             info.version or "(version unknown)")
     return cls(section.removeprefix("providers."), info, connector)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pexpect
 import pytest
 from typer.testing import CliRunner
 
@@ -49,3 +51,25 @@ def idsync(world: World) -> Iterator[Any]:
         return Result(result.exit_code, result.stdout, result.stderr)
 
     yield invoke
+
+
+@dataclass
+class TerminalRun:
+    exit_code: int
+    output: str  # stdout and stderr as the terminal showed them
+
+
+@pytest.fixture
+def terminal(world: World) -> Any:
+    """Run the CLI on a real pseudo-terminal: ``terminal("companies", "psa")`` →
+    :class:`TerminalRun` (what an operator sees: Rich tables, colours)."""
+    def run(*args: str, env: dict[str, str] | None = None) -> TerminalRun:
+        child = pexpect.spawn(sys.executable, ["-m", "idsync_core", *args],
+                              env={**os.environ, **world.env(), "PYTHONPATH": str(FAKES),
+                                   "COLUMNS": "120", "TERM": "dumb", **(env or {})},
+                              encoding="utf-8", timeout=60, dimensions=(50, 120))
+        child.expect(pexpect.EOF)
+        child.close()
+        return TerminalRun(child.exitstatus, child.before.replace("\r\n", "\n"))
+
+    return run

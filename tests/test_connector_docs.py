@@ -101,8 +101,6 @@ def test_the_guide_calls_no_client_method_that_does_not_exist() -> None:
     assert not unknown, f"the guide calls self.client.{unknown[0]}(), which nothing defines"
 
 
-@pytest.mark.xfail(strict=True, reason="the CLI renders messages as rich markup, which eats "
-                                       "'[psa]' (and '[catalog]' in link output); reported")
 def test_the_human_output_keeps_the_bracketed_section_name(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from idsync_core.cli.main import app

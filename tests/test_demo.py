@@ -40,6 +40,8 @@ def test_demo_for_people_reads_well() -> None:
     assert result.returncode == 0, result.stderr
     assert "1. Pick the company" in result.stdout
     assert "→ reduction of 4 units posted" in result.stdout
+    assert "nothing changed, nothing posted: unchanged 1" in result.stdout  # no Python repr
+    assert "`idsync simulator serve autotask`" in result.stdout  # the PSA it just showed
 
 
 def test_simulator_serve_prints_url_and_config_then_stops_cleanly() -> None:

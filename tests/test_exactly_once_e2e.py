@@ -182,6 +182,7 @@ def test_a_second_sync_writes_nothing_per_the_request_log(psa: str, tmp_path: Pa
 def test_sync_every_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     with simulated_tenant("connectwise", tmp_path) as tenant:
         tenant.link_everything()
+        tenant.psa_sim.controls.log.clear()  # so the wait below is for the sync's own requests
         proc = subprocess.Popen(tenant.command("sync", "--every", "1h"), env=tenant.env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         assert proc.stderr is not None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from idsync_fakes.world import World
@@ -158,7 +159,15 @@ def test_bad_numbers_and_incomplete_custom_prices(idsync: Any, world: World) -> 
     link_contoso(idsync)
     assert idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "abc").exit_code == 2
     result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "4.50")
-    assert result.exit_code == 5 and "needs both --price and --cost" in result.stderr
+    assert result.exit_code == 2 and "the custom price source needs --cost" in result.stderr
+    result = idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price-source", "markup")
+    assert result.exit_code == 2 and "the markup price source needs --markup" in result.stderr
+    result = idsync("price-source", "set", "markup", "--company", "250")
+    assert result.exit_code == 2 and "needs --markup" in result.stderr
+    result = idsync("price-source", "set", "custom", "--company", "250", "--cost", "1")
+    assert result.exit_code == 2 and "needs --price" in result.stderr
+    assert idsync("price-source", "list", "--json").json() == []  # nothing was stored
+    assert idsync("links", "--json").json() and world.psa()["postings"] == []
 
 
 def test_rejected_posting_is_logged_as_failed_and_retried_later(idsync: Any,
@@ -229,6 +238,13 @@ def test_check_reports_each_connection(idsync: Any, world: World) -> None:
     assert result.exit_code == 0
     assert [(r["id"], r["ok"]) for r in result.json()] == [("psa", True),
                                                             ("providers.ingram", True)]
+    world.config.write_text(world.config.read_text().replace(
+        'plugin = "fake-provider"', 'plugin = "fake-provider"\nno_such_setting = 1'))
+    broken = idsync("check", "--json")
+    assert broken.exit_code == 3
+    assert [(r["name"], r["ok"], r["exit_code"]) for r in broken.json()] == [
+        ("fake-psa (psa)", True, 0), ("fake-provider (providers.ingram)", False, 3)]
+    assert "fake-provider (providers.ingram)  no" in idsync("check").stdout
 
 
 def test_sync_brings_provider_changes_along_and_twice_posts_nothing(idsync: Any,
@@ -259,3 +275,22 @@ def test_provider_listings_show_what_each_object_is_linked_to(idsync: Any, world
     assert subs == {"S-1": "871"}
     items = {r["id"]: r["catalog_item_id"] for r in idsync("resources", "S-1", "--json").json()}
     assert items == {"S-1:CFQ7TTC0LH16": "812", "S-1:CFQ7TTC0LCHC": None, "S-1:AZURE": None}
+
+
+def test_price_source_list_names_what_each_applies_to(idsync: Any, world: World) -> None:
+    link_contoso(idsync)
+    assert idsync("price-source", "set", "provider", "--company", "250").exit_code == 0
+    assert idsync("price-source", "set", "markup", "--agreement", "871", "--markup",
+                  "20").exit_code == 0
+    assert idsync("price-source", "set", "provider", "--agreement", "880").exit_code == 0
+    assert idsync("link", "resource", "S-1:CFQ7TTC0LH16", "812", "--price", "5.25", "--cost",
+                  "4.10").exit_code == 0
+    names = [row["name"] for row in idsync("price-source", "list", "--json").json()]
+    assert names == ["company 250 (Contoso Ltd)", "agreement 871 (Contoso - Microsoft 365)",
+                     "agreement 880", "resource S-1:CFQ7TTC0LH16 (Exchange Online (Plan 1))"]
+    assert re.search(r"^resource S-1:CFQ7TTC0LH16 \(Exchange Online \(Plan 1\)\)\s+custom\s+"
+                     r"5\.25\s+4\.10", idsync("price-source", "list").stdout, re.MULTILINE)
+    assert idsync("unlink", "resource", "S-1:CFQ7TTC0LH16").exit_code == 0
+    names = [row["name"] for row in idsync("price-source", "list", "--json").json()]
+    assert names == ["company 250 (Contoso Ltd)", "agreement 871 (Contoso - Microsoft 365)",
+                     "agreement 880"]  # the removed link's setting applies to nothing

@@ -72,3 +72,11 @@ def test_a_fault_after_the_handler_loses_the_answer_not_the_write(
     with pytest.raises(httpx.TransportError):
         httpx.post(f"{url}/items", json={})
     assert httpx.post(f"{url}/items", json={}).json() == {"id": 2}  # the first one landed
+    reset, answered = (e.to_json() for e in _controls.log.entries())
+    assert (reset["status"], reset["outcome"]) == (0, "reset")  # not the 200 it began with
+    assert (answered["status"], answered["outcome"]) == (201, "answered")
+    httpx.post(f"{url}/_sim/faults", json={"kind": "reset", "method": "GET"})
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{url}/items")
+    logged = httpx.get(f"{url}/_sim/requests").json()[-1]
+    assert (logged["method"], logged["status"], logged["outcome"]) == ("GET", 0, "reset")

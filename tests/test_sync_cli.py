@@ -69,6 +69,9 @@ def test_a_rejected_posting_goes_on_and_is_retried(idsync: Any, linked: World) -
     assert result.exit_code == 7
     summary = result.json()
     assert (summary["posted"], summary["failed"]) == (1, 1)
+    [refused] = [c for link in summary["links"] for c in link["changes"]
+                 if c["status"] == "failed"]
+    assert refused["error"] == "fake PSA: the catalog item is not allowed on this agreement"
     assert len(idsync("log", "--failed", "--json").json()) == 1
     retried = idsync("retry", "--json")
     assert retried.exit_code == 0 and retried.json()["posted"] == 1

@@ -6,12 +6,11 @@ from datetime import date
 
 import typer
 
-from idsync_core.cli.context import IdsyncTyper, runtime
+from idsync_core.cli.context import PROVIDER, IdsyncTyper, runtime
 from idsync_core.cli.output import table
 from idsync_core.engine.linking import agreement_is_visible
 
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
-PROVIDER = typer.Option(None, "--provider", help="Provider connection (default: the only one).")
 SEARCH = typer.Option(None, "--search", help="Only names containing TEXT (case-insensitive).")
 
 companies_app = IdsyncTyper(help="List customer companies, at the PSA or at a provider.")

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import logging
-import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -14,7 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 
-from idsync_core.cli.output import err
+from idsync_core.cli import logs
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ExitCode, IdsyncError
 
@@ -61,24 +59,23 @@ def reported_errors() -> Iterator[None]:
     try:
         yield
     except IdsyncError as exc:
-        err.print(f"[bold red]error:[/bold red] {exc.message}", markup=True, highlight=False)
-        if exc.hint:
-            err.print(f"[yellow]hint:[/yellow] {exc.hint}", markup=True, highlight=False)
+        logs.error(exc.message, hint=exc.hint)
         raise typer.Exit(int(exc.exit_code)) from None
     except KeyboardInterrupt:
-        err.print("interrupted")
-        raise typer.Exit(130) from None
+        logs.error("interrupted")
+        raise typer.Exit(int(ExitCode.CANCELLED)) from None
+    except typer.Abort:  # Ctrl-C or the end of input at a prompt: it precedes every change
+        logs.error("cancelled, nothing changed")
+        raise typer.Exit(int(ExitCode.CANCELLED)) from None
     except Exception as exc:
         if type(exc).__module__.startswith("typer"):  # Exit, Abort, BadParameter: Typer's own
             raise
         # A bug: say so, without dumping locals (they may hold secrets).
         state = current_state.get()
-        err.print(f"[bold red]internal error:[/bold red] {type(exc).__name__}: {exc}",
-                  markup=True, highlight=False)
-        if state is not None and state.debug:
-            err.print(traceback.format_exc(), markup=False, highlight=False)
-        else:
-            err.print("run again with --debug for the traceback, and report it")
+        debug = state is not None and state.debug
+        logs.error(f"{type(exc).__name__}: {exc}", label="internal error", traceback=debug,
+                   hint=None if debug else "run again with --debug for the traceback, and "
+                   "report it")
         raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
 
@@ -105,11 +102,16 @@ class IdsyncTyper(typer.Typer):
         return decorator
 
 
-def configure_logging(verbose: bool) -> None:
-    from rich.logging import RichHandler
+def complete_provider(incomplete: str) -> list[str]:
+    """Shell completion of ``--provider``: the provider connections configured."""
+    from idsync_core.settings import load_settings
 
-    handler = RichHandler(console=err, show_time=False, show_path=False, markup=False)
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        handlers=[handler], format="%(message)s", force=True)
-    for noisy in ("httpx", "httpcore", "alembic"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings, _ = load_settings(None)
+    except IdsyncError:  # no readable configuration: nothing to offer
+        return []
+    return [name for name in sorted(settings.providers) if name.startswith(incomplete)]
+
+
+PROVIDER = typer.Option(None, "--provider", autocompletion=complete_provider,
+                        help="Provider connection (default: the only one).")

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from idsync_core.cli.output import err, money, out, print_json
+from idsync_core.cli import logs
+from idsync_core.cli.output import print_json, say
 from idsync_core.engine import linking
-from idsync_core.engine.pricing import PriceSourceKind
+from idsync_core.engine.pricing import PriceSourceKind, money_text
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime, today_from_env
 from idsync_core.engine.sync import LinkOutcome, sync_all
@@ -49,8 +50,9 @@ class Story:
     def step(self, title: str, text: str, **data: Any) -> None:
         self.steps.append({"step": title, "text": text, **data})
         if not self.as_json:
-            out.print(f"\n[bold cyan]{title}[/bold cyan]")
-            out.print(text)
+            say("")
+            say(title, style="bold cyan")
+            say(text)
 
 
 @contextmanager
@@ -79,12 +81,19 @@ def outcome_text(outcome: LinkOutcome, psa_label: str) -> str:
         a = change.adjustment
         kind = "addition" if a.delta > 0 else "reduction"
         lines.append(f"  → {kind} of {abs(a.delta)} units {posting.status}, effective "
-                     f"{a.effective_date} at {money(a.unit_price)} (cost {money(a.unit_cost)})")
+                     f"{a.effective_date} at {money_text(a.unit_price)} "
+                     f"(cost {money_text(a.unit_cost)})")
     return "\n".join(lines)
 
 
+def complete_demo_psa(incomplete: str) -> list[str]:
+    """Shell completion of ``--psa``: the PSAs the demo tells the story on."""
+    return [name for name in PSA_LABEL if name.startswith(incomplete)]
+
+
 def demo(
-    psa: str = typer.Option("connectwise", "--psa", help="connectwise or autotask."),
+    psa: str = typer.Option("connectwise", "--psa", autocompletion=complete_demo_psa,
+                            help="connectwise or autotask."),
     as_json: bool = typer.Option(False, "--json", help="Print the steps as JSON."),
     keep: Path | None = typer.Option(None, "--keep", help="Keep the store and config in this "
                                      "folder instead of a temporary one."),
@@ -126,13 +135,13 @@ def demo(
     if as_json:
         print_json({"psa": psa, "seconds": round(elapsed, 2), "steps": story.steps})
     else:
-        out.print(f"\n[green]Done in {elapsed:.1f} s.[/green] Try it yourself: "
-                  "`idsync simulator serve odin` and `idsync simulator serve connectwise`, "
-                  "then `idsync link`.")
+        say("")
+        say(f"Done in {elapsed:.1f} s.", style="green")
+        say(f"Try it yourself: `idsync simulator serve {PROVIDER_PLUGIN}` and `idsync simulator "
+            f"serve {psa}`, then `idsync link`.")
 
 
 def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
-    from idsync_core.engine.dates import next_period_start  # it imports the models
 
     provider = rt.provider(PROVIDER_NAME)
     account = next(iter(provider.list_accounts(CUSTOMER)), None)
@@ -170,8 +179,8 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
         raise NotFoundError(f"the {label} catalog has no {SKU}")
     story.step("3. Pick the resource and its product",
                f"{resource.name} (SKU {resource.sku}, {resource.quantity} seats) bills as "
-               f"{label} product {item.name} [{item.id}] at {money(item.price)} "
-               f"(cost {money(item.cost)})",
+               f"{label} product {item.name} [{item.id}] at {money_text(item.price)} "
+               f"(cost {money_text(item.cost)})",
                resource_id=resource.id, catalog_item_id=item.id)
     story.step("4. Choose the price source", "catalog: the price and cost set in the "
                f"{label} product catalog", price_source="catalog")
@@ -198,7 +207,10 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
 
     summary = sync_all(rt)
     story.step("idsync sync, once more", "nothing changed, nothing posted: "
-               f"{dict(summary.counts())}", counts=dict(summary.counts()))
+               + ", ".join(f"{status} {count}" for status, count in summary.counts().items()),
+               counts=dict(summary.counts()))
+    from idsync_core.engine.dates import next_period_start  # it imports the models
+
     next_start = next_period_start(agreement, rt.today)
     quantities = {day: sum((line.quantity for line in rt.psa.list_lines(agreement.id, day)
                             if line.catalog_item_id == item.id), Decimal(0))
@@ -220,5 +232,5 @@ def change_quantity(provider_url: str, subscription_id: str, sku: str, quantity:
     response = httpx.post(f"{provider_url}/_sim/subscriptions/{subscription_id}/products/{sku}",
                           json={"quantity": quantity}, timeout=10)
     if response.status_code >= 400:
-        err.print(f"the provider simulator refused the change: {response.text}")
+        logs.error(f"the provider simulator refused the change: {response.text}")
         response.raise_for_status()

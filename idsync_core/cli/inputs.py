@@ -9,7 +9,7 @@ from typing import TypeVar
 
 import typer
 
-from idsync_core.cli.output import err
+from idsync_core.cli import logs
 from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind
 from idsync_core.errors import ConfirmationRequired, RefusedError
@@ -38,6 +38,12 @@ def price_choice(kind: PriceSourceKind | None, price: str | None, cost: str | No
             kind = PriceSourceKind.MARKUP
         else:
             return None
+    needed = {PriceSourceKind.CUSTOM: (("--price", price), ("--cost", cost)),
+              PriceSourceKind.MARKUP: (("--markup", markup),)}.get(kind, ())
+    missing = [option for option, value in needed if value is None]
+    if missing:  # a usage error (exit 2), like any missing option
+        raise typer.BadParameter(f"the {kind.value} price source needs "
+                                 f"{' and '.join(missing)}", param_hint="--price-source")
     return linking.PriceChoice(kind, decimal_option(price, "--price"),
                                decimal_option(cost, "--cost"),
                                decimal_option(markup, "--markup"))
@@ -50,7 +56,7 @@ def confirm_or_refuse(call: Callable[[bool], T], yes: bool) -> T:
     except ConfirmationRequired as exc:
         if yes or not sys.stdin.isatty():
             raise
-        err.print(f"[yellow]{exc.message}[/yellow]")
+        logs.warning(exc.message, label="confirm")
         if not typer.confirm("Continue?", default=False, err=True):
             raise RefusedError("not confirmed; nothing was changed") from None
         return call(True)

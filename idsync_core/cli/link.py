@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from idsync_core.cli.context import IdsyncTyper, reported_errors, runtime
+from idsync_core.cli.context import PROVIDER, IdsyncTyper, reported_errors, runtime
 from idsync_core.cli.guided import guided_link
 from idsync_core.cli.inputs import confirm_or_refuse, price_choice
 from idsync_core.cli.output import out, print_json
@@ -19,7 +19,6 @@ from idsync_core.errors import NotFoundError, RefusedError
 if TYPE_CHECKING:  # for annotations only: the store pulls in SQLAlchemy
     from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
 
-PROVIDER = typer.Option(None, "--provider", help="Provider connection (default: the only one).")
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
 link_app = IdsyncTyper(help="Link provider objects to their PSA twins (no arguments: a "

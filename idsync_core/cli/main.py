@@ -6,10 +6,9 @@ from pathlib import Path
 
 import typer
 
-from idsync_core.cli import browse, demo, records, signals, sync, system
-from idsync_core.cli.context import CliState, IdsyncTyper, configure_logging, current_state
+from idsync_core.cli import browse, demo, logs, records, signals, sync, system
+from idsync_core.cli.context import CliState, IdsyncTyper, current_state
 from idsync_core.cli.link import link_app, unlink_app
-from idsync_core.cli.output import err
 from idsync_core.cli.price_source import price_app
 from idsync_core.cli.simulator import simulator_app
 
@@ -17,7 +16,8 @@ app = IdsyncTyper(
     help="IDSync keeps your PSA's billed quantities equal to what your cloud distributor "
          "provisioned.",
     epilog="Exit codes: 0 ok, 1 internal error, 2 usage, 3 configuration, 4 not found, "
-           "5 refused, 6 remote API error, 7 some postings failed, 8 another run holds the lock.",
+           "5 refused, 6 remote API error, 7 some postings failed, 8 another run holds the lock, "
+           "130 cancelled.",
 )
 
 
@@ -29,15 +29,22 @@ def main(
                                             "directory)."),
     db: str | None = typer.Option(None, "--db", help="SQLAlchemy URL of the store "
                                   "(overrides the store url setting)."),
-    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what IDSync does "
-                                 "(stderr)."),
-    debug: bool = typer.Option(False, "--debug", help="Show tracebacks of internal errors."),
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log what IDSync does on "
+                                 "stderr: connections, listings, changes, postings."),
+    debug: bool = typer.Option(False, "--debug", help="Also log each HTTP request, and show "
+                               "tracebacks of internal errors."),
+    log_format: logs.LogFormat = typer.Option(logs.LogFormat.TEXT, "--log-format",
+                                              help="stderr as text, or one JSON object a line "
+                                                   "for log shippers."),
+    _version: bool = typer.Option(False, "--version", callback=system.print_version,
+                                  is_eager=True, help="Show the versions of IDSync and of each "
+                                                      "installed connector, and exit."),
 ) -> None:
+    logs.configure(verbose=verbose, debug=debug, log_format=log_format)
     stopped = signals.stopped_before_starting()
     if stopped is not None:
-        err.print("stopped before it started; nothing was done")
+        logs.notice("stopped before it started; nothing was done")
         raise typer.Exit(stopped)
-    configure_logging(verbose)
     state = CliState(config=config, db=db, debug=debug)
     current_state.set(state)
     ctx.call_on_close(state.close)

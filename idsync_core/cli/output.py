@@ -1,13 +1,22 @@
-"""Rendering: rich tables for people on stdout, JSON for scripts, diagnostics on stderr.
+"""Rendering: tables for people on stdout, JSON for scripts, diagnostics on stderr.
 
-Data goes to stdout and everything else (progress, warnings, errors) to stderr, so
-``idsync ... --json | jq`` always gets clean JSON.
+Data goes to stdout and everything else (progress, warnings, errors: :mod:`.logs`) to stderr,
+so ``idsync ... --json | jq`` always gets clean JSON.
+
+* Nothing printed is read as Rich markup (:mod:`.consoles`): text built from data shows its
+  ``[brackets]`` literally.
+* On a terminal a listing is a Rich table whose id columns are never folded. Elsewhere (a pipe,
+  cron's log file) it is plain, full-width rows — one line per row, nothing squeezed to 80
+  columns, ids whole — that ``grep``/``cut`` can read.
+* Values print as people read them: lists joined with commas (no Python reprs), money with at
+  least two decimals (columns named ``*price`` / ``*cost``), ``—`` for nothing.
 """
 
 from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,13 +24,14 @@ from enum import Enum
 from typing import Any
 
 import pydantic  # cheap: pydantic imports BaseModel on first access, not here
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from idsync_core.cli import logs
+from idsync_core.cli.consoles import err, out
 from idsync_core.engine.pricing import money_text
 
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False)
+__all__ = ["cell", "err", "event", "out", "print_json", "say", "table", "to_jsonable"]
 
 
 def to_jsonable(value: Any) -> Any:
@@ -48,21 +58,32 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def cell(value: Any) -> str:
+def cell(value: Any, column: str = "") -> str:
+    """One value as people read it (``column`` tells money from other numbers)."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, Decimal):
-        return format(value, "f")
+        return money_text(value) if is_money(column) else format(value, "f")
     if isinstance(value, Enum):
         return str(value.value)
-    return str(value)
+    if isinstance(value, list | tuple | set | frozenset):
+        return ", ".join(cell(v, column) for v in value) or "—"
+    return " ".join(str(value).splitlines())
 
 
-def money(value: Decimal | None) -> str:
-    """A price for people: at least two decimals (4.8 → 4.80), never rounded away."""
-    return money_text(value)
+def is_money(column: str) -> bool:
+    return column.endswith(("price", "cost"))
+
+
+def is_id(column: str) -> bool:
+    return column == "id" or column.endswith("_id")
+
+
+def say(text: str, *, style: str | None = None) -> None:
+    """One line for people on stdout, printed literally (styled on a terminal)."""
+    out.print(Text(text, style=style or ""))
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, as_json: bool,
@@ -72,11 +93,41 @@ def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, as_json:
         print_json(list(rows))
         return
     if not rows:
-        err.print(f"[dim]{empty}[/dim]")
+        logs.notice(empty)
+        return
+    cells = [[cell(row.get(column), column) for column in columns] for row in rows]
+    headers = [column.replace("_", " ") for column in columns]
+    if not out.is_terminal:
+        plain_rows(title, headers, cells)
         return
     grid = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        grid.add_column(column.replace("_", " "), overflow="fold")  # ids stay copyable
-    for row in rows:
-        grid.add_row(*(cell(row.get(column)) for column in columns))
+    for column, header in zip(columns, headers, strict=True):
+        if is_id(column):  # ids stay whole and copyable
+            longest = max(len(header), *(len(row[columns.index(column)]) for row in cells))
+            grid.add_column(header, no_wrap=True, min_width=longest)
+        else:
+            grid.add_column(header, overflow="fold")
+    for row in cells:
+        grid.add_row(*row)
     out.print(grid)
+
+
+def plain_rows(title: str | None, headers: list[str], cells: list[list[str]]) -> None:
+    """The table as aligned text, one line per row, as wide as its content."""
+    widths = [max(len(header), *(len(row[i]) for row in cells))
+              for i, header in enumerate(headers)]
+    lines = [title] if title else []
+    lines += ["  ".join(value.ljust(width) for value, width in zip(row, widths, strict=True))
+              .rstrip() for row in (headers, *cells)]
+    sys.stdout.write("\n".join(lines) + "\n")
+    sys.stdout.flush()
+
+
+def event(text: str) -> None:
+    """A line on stdout that says what just happened (a run's summary): in a log file (stdout
+    not a terminal) it starts with its timestamp, like the log lines around it."""
+    if out.is_terminal:
+        say(text)
+    else:
+        sys.stdout.write(f"{logs.timestamp(time.time())} {text}\n")
+        sys.stdout.flush()

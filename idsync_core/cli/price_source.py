@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from idsync_core.cli.context import IdsyncTyper, runtime
+from idsync_core.cli.context import PROVIDER, IdsyncTyper, runtime
 from idsync_core.cli.inputs import confirm_or_refuse, price_choice
-from idsync_core.cli.link import PROVIDER
 from idsync_core.cli.output import out, table
 from idsync_core.engine import price_sources
 from idsync_core.engine.pricing import PriceSourceKind, Scope
@@ -52,12 +51,26 @@ def set_source(
 
 @price_app.command("list")
 def list_sources(as_json: bool = typer.Option(False, "--json")) -> None:
-    """Every price-source setting."""
-    rows = [{"id": s.id, "name": f"{s.scope} {s.scope_id}", "scope": s.scope,
-             "scope_id": s.scope_id, "kind": s.kind, "price": s.price, "cost": s.cost,
-             "markup_percent": s.markup_percent}
-            for s in runtime().store.price_sources()]
-    table(rows, ["scope", "scope_id", "kind", "price", "cost", "markup_percent"],
+    """Every price-source setting, named by what it applies to (settings of removed links,
+    which no longer apply to anything, are left out)."""
+    store = runtime().store
+    companies = {c.psa_company_id: c.psa_company_name for c in store.active_company_links()}
+    agreements = {s.agreement_id: s.agreement_name for s in store.active_subscription_links()}
+    resources = {str(r.id): r for r in store.active_resource_links()}
+    rows = []
+    for s in store.price_sources():
+        if s.scope == Scope.LINK.value:
+            link = resources.get(s.scope_id)
+            if link is None:
+                continue
+            name = f"resource {link.resource_id} ({link.resource_name})"
+        else:
+            known = (companies if s.scope == Scope.COMPANY.value else agreements).get(s.scope_id)
+            name = f"{s.scope} {s.scope_id}" + (f" ({known})" if known else "")
+        rows.append({"id": s.id, "name": name, "scope": s.scope, "scope_id": s.scope_id,
+                     "kind": s.kind, "price": s.price, "cost": s.cost,
+                     "markup_percent": s.markup_percent})
+    table(rows, ["name", "kind", "price", "cost", "markup_percent"],
           as_json=as_json, title="Price sources", empty="no price source set (catalog applies)")
 
 

@@ -33,6 +33,11 @@ def simulator_factories() -> dict[str, Any]:
     return {name: factory for name, factory in found.items() if callable(factory)}
 
 
+def complete_simulator(incomplete: str) -> list[str]:
+    """Shell completion of a simulator's name: the connectors that ship one."""
+    return [name for name in sorted(simulator_factories()) if name.startswith(incomplete)]
+
+
 def load_seed(path: Path | None) -> dict[str, Any] | None:
     if path is None:
         return None
@@ -66,7 +71,8 @@ def list_simulators(as_json: bool = typer.Option(False, "--json")) -> None:
 
 @simulator_app.command("serve")
 def serve(
-    name: str = typer.Argument(..., help="Connector name, e.g. connectwise, autotask, odin."),
+    name: str = typer.Argument(..., autocompletion=complete_simulator,
+                               help="Connector name, e.g. connectwise, autotask, odin."),
     port: int = typer.Option(0, "--port", min=0, max=65535, help="Port (0: any free one)."),
     seed: Path | None = typer.Option(None, "--seed", help="Seed JSON file (see the "
                                      "connector's README); default: its example tenant."),
@@ -96,7 +102,7 @@ def serve(
     section = "psa" if discover_plugins()[name].kind == "psa" else f"providers.{name}"
     out.print(f"{name} simulator listening on {server.url}")
     out.print("Point IDSync at it with:\n")
-    out.print(toml_snippet(section, simulator.connection_settings(server.url)), markup=False)
+    out.print(toml_snippet(section, simulator.connection_settings(server.url)))
     out.print(f"\nRequest log: {server.url}/_sim/requests · Ctrl-C stops it.")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

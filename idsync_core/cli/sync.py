@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-from idsync_core.cli import signals
+from idsync_core.cli import logs, signals
 from idsync_core.cli.context import runtime
-from idsync_core.cli.output import err, out, print_json, table, to_jsonable
-from idsync_core.cli.render import outcome_record
+from idsync_core.cli.output import err, event, print_json, say, table, to_jsonable
+from idsync_core.cli.render import outcome_record, scheduled_text, signed
 from idsync_core.durations import parse_duration
 from idsync_core.engine.posting import waiting_note
+from idsync_core.engine.pricing import money_text
 from idsync_core.engine.report import PlanReport, build_report
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
@@ -73,19 +74,17 @@ def planned_keys(links: list[dict[str, Any]]) -> set[str]:
     return {c["key"] for link in links for c in link.get("undo", []) + link["changes"]}
 
 
-def signed(quantity: str) -> str:
-    return quantity if quantity.startswith("-") else f"+{quantity}"
-
-
 def print_report(record: dict[str, Any]) -> None:
     rows = [{"resource": f"{r['resource_id']} ({r['resource_name']})",
              "provider": r["provider_quantity"], "psa": r["psa_quantity"],
              "changes": ", ".join([f"undo duplicate {u['record_id']}" for u in r["undo"]] + [
-                 f"{signed(c['delta'])} from {c['effective_date']} at {c['unit_price']}"
-                 for c in r["changes"]]) or None,
-             "note": r["problem"] or (waiting_note(datetime.fromisoformat(r["waiting_since"]))
-                                      if r["waiting_since"] else None)}
-            for r in to_jsonable(record["links"])]
+                 f"{signed(c['delta'])} from {c['effective_date']} at "
+                 f"{money_text(c['unit_price'])}" for c in r["changes"]])
+                        or (scheduled_text(r["scheduled_change"]) if r["scheduled_change"]
+                            else None),
+             "note": r["problem"] or (waiting_note(r["waiting_since"]) if r["waiting_since"]
+                                      else None)}
+            for r in record["links"]]
     table(rows, ["resource", "provider", "psa", "changes", "note"], as_json=False,
           title=f"Plan for {record['today']}", empty="no linked resource")
     sections = [("unlinked_resources", "Not linked (revenue not billed)",
@@ -102,7 +101,7 @@ def print_report(record: dict[str, Any]) -> None:
                 ("problems", "Cannot be synced", ["resource_id", "problem"])]
     for key, title, columns in sections:
         if record[key]:
-            table(to_jsonable(record[key]), columns, as_json=False, title=title)
+            table(record[key], columns, as_json=False, title=title)
 
 
 def plan(
@@ -114,7 +113,7 @@ def plan(
     record = report_record(build_report(runtime()))
     if out_file is not None:
         out_file.write_text(json.dumps(to_jsonable(record), indent=2))
-        err.print(f"plan saved to {out_file}")
+        logs.notice(f"plan saved to {out_file}")
     if as_json:
         print_json(record)
     else:
@@ -148,22 +147,22 @@ def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
                  "provider": o.plan.desired, "psa": o.plan.actual,
                  "changes": ", ".join([f"undo duplicate {u.undoes.record_id}" for u in
                                        o.plan.undo if u.undoes] +
-                                      [f"{c.adjustment.delta:+} from "
+                                      [f"{signed(c.adjustment.delta)} from "
                                        f"{c.adjustment.effective_date}"
                                        for c in o.plan.changes]) or None,
                  "status": o.status, "note": note_of(o)}
                 for o in summary.outcomes if o.status != "unchanged"]
         table(rows, ["resource", "provider", "psa", "changes", "status", "note"],
               as_json=False, title=title, empty="every linked line already equals the provider")
-        out.print(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
-                                                         "waiting", "skipped")))
+        event(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
+                                                     "waiting", "skipped")))
     for outcome in summary.outcomes:
         if outcome.plan.read_failed:
-            err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: "
-                      f"{outcome.plan.problem}")
+            logs.error(f"{outcome.plan.link.resource_id}: {outcome.plan.problem}",
+                       label="failed")
         for posting in outcome.postings:
             if posting.status not in ("posted", "unknown", "pending"):
-                err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: {posting.error}")
+                logs.error(f"{outcome.plan.link.resource_id}: {posting.error}", label="failed")
     if summary.aborted is not None:
         raise summary.aborted
     failure = partial_failure(summary)
@@ -238,7 +237,7 @@ def sync(
                 print_report(record)
                 only_keys = planned_keys(record["links"])
                 if not only_keys:
-                    out.print("Nothing to post.")
+                    say("Nothing to post.")
                     return
                 if not typer.confirm(f"Post {len(only_keys)} change(s)?", default=False,
                                      err=True):
@@ -248,11 +247,12 @@ def sync(
             except (PartialFailure, ApiError) as exc:
                 if interval is None:
                     raise
-                err.print(f"[yellow]{exc.message}[/yellow]")  # a later run tries again
+                logs.warning(exc.message)  # a later run tries again
             if interval is None:
                 return
             next_run = datetime.now().astimezone() + timedelta(seconds=interval)
-            err.print(f"next sync at {next_run:%H:%M} (every {every}); SIGTERM or Ctrl-C stops")
+            logs.notice(f"next sync at {next_run:%H:%M} (every {every}); SIGTERM or Ctrl-C "
+                        "stops")
             if stop.wait(interval):
                 return
 
@@ -287,7 +287,7 @@ def retry(as_json: bool = JSON) -> None:
         if as_json:
             print_json({"posted": 0, "failed": 0, "links": []})
         else:
-            out.print("The failure log is empty.")
+            say("The failure log is empty.")
         return
     with signals.graceful() as stop:
         one_run(rt, dry_run=False, as_json=as_json, stop=stop, links=links, origin="retry",

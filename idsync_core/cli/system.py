@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from importlib.metadata import version as package_version
+from typing import TYPE_CHECKING, Any
+
 import typer
 
+from idsync_core.cli import logs
 from idsync_core.cli.context import runtime
-from idsync_core.cli.output import err, table
+from idsync_core.cli.output import say, table
 from idsync_core.errors import ExitCode, IdsyncError
+
+if TYPE_CHECKING:
+    from idsync_core.plugins import Connection
 
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 
@@ -25,22 +33,44 @@ def plugins(as_json: bool = JSON) -> None:
 def check(as_json: bool = JSON) -> None:
     """Reach and authenticate every configured connection."""
     rt = runtime()
+    if not rt.settings.psa and not rt.provider_names:
+        logs.error("nothing is configured; see the README's Configuration section")
+        raise typer.Exit(int(ExitCode.CONFIGURATION))
+    targets: list[tuple[str, Mapping[str, Any], Callable[[], Connection]]] = [
+        ("psa", rt.settings.psa or {}, lambda: rt.psa)]
+    targets += [(f"providers.{name}", rt.settings.providers[name],
+                 lambda n=name: rt.provider(n))  # type: ignore[misc]
+                for name in rt.provider_names]
     rows: list[dict[str, object]] = []
     worst = ExitCode.OK
-    targets: list[tuple[str, object]] = [("psa", lambda: rt.psa)]
-    targets += [(f"providers.{name}", lambda n=name: rt.provider(n))
-                for name in rt.provider_names]
-    if not rt.settings.psa and not rt.provider_names:
-        err.print("nothing is configured; see the README's Configuration section")
-        raise typer.Exit(int(ExitCode.CONFIGURATION))
-    for section, connect in targets:
+    for section, raw, connect in targets:
+        connector = str(raw.get("plugin") or "no connector")
+        row: dict[str, object] = {"id": section, "name": f"{connector} ({section})",
+                                  "connector": connector, "connection": section}
         try:
-            connection = connect()  # type: ignore[operator]
-            rows.append({"id": section, "name": connection.info.name, "ok": True,
-                         "detail": connection.check()})
+            row.update(ok=True, detail=connect().check(), exit_code=0)
         except IdsyncError as exc:
-            rows.append({"id": section, "name": section, "ok": False, "detail": exc.message})
+            row.update(ok=False, detail=exc.message, exit_code=int(exc.exit_code))
             worst = max(worst, exc.exit_code)
-    table(rows, ["id", "name", "ok", "detail"], as_json=as_json, title="Connections")
+        rows.append(row)
+    table(rows, ["name", "ok", "detail"], as_json=as_json, title="Connections")
     if worst:
         raise typer.Exit(int(worst))
+
+
+def print_version(wanted: bool) -> None:
+    """``idsync --version``: the core's version, then each installed connector's."""
+    if not wanted:
+        return
+    from idsync_core.plugins import discover_plugins  # only when asked: it loads pydantic
+
+    say(f"idsync {package_version('idsync')}")
+    try:
+        plugins = discover_plugins()
+    except IdsyncError as exc:  # two connectors with one name: say so, still show the core
+        say(f"connectors: {exc.message}")
+        raise typer.Exit(int(exc.exit_code)) from None
+    for info in sorted(plugins.values(), key=lambda i: i.name):
+        say(f"{info.name} {info.version or '(version unknown)'} ({info.kind}, "
+            f"{info.distribution or 'unknown distribution'})")
+    raise typer.Exit()

@@ -18,6 +18,7 @@ item matches neither its SKU nor its name, or that would post below cost under i
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -62,11 +63,11 @@ def provider_name(runtime: Runtime, provider: str | None) -> str:
     return runtime.provider(provider).name
 
 
-def link_company(runtime: Runtime, provider: str | None, account_id: str,
-                 psa_company_id: str) -> CompanyLink:
+def new_company_link(runtime: Runtime, provider: str, account_id: str,
+                     psa_company_id: str) -> CompanyLink:
+    """The company link step 1 would store, once its rules hold (not stored here)."""
     from idsync_core.store import CompanyLink
 
-    provider = provider_name(runtime, provider)
     existing = runtime.store.company_link(provider, account_id)
     if existing is not None:
         raise RefusedError(f"account {account_id} is already linked to PSA company "
@@ -74,9 +75,15 @@ def link_company(runtime: Runtime, provider: str | None, account_id: str,
                            hint=f"`idsync unlink company {account_id}` first to change it")
     account = _find_account(runtime, provider, account_id)
     company = _find_company(runtime, psa_company_id)
-    link = CompanyLink(provider=provider, account_id=account.id, account_name=account.name,
+    return CompanyLink(provider=provider, account_id=account.id, account_name=account.name,
                        psa_company_id=company.id, psa_company_name=company.name)
-    runtime.store.add_link(link, account=account.name, psa_company=company.name)
+
+
+def link_company(runtime: Runtime, provider: str | None, account_id: str,
+                 psa_company_id: str) -> CompanyLink:
+    link = new_company_link(runtime, provider_name(runtime, provider), account_id,
+                            psa_company_id)
+    runtime.store.add_link(link, account=link.account_name, psa_company=link.psa_company_name)
     return link
 
 
@@ -104,18 +111,40 @@ def _find_subscription(runtime: Runtime, reader: Reader, provider: str,
                              "subscriptions")
 
 
-def link_subscription(runtime: Runtime, provider: str | None, subscription_id: str,
-                      agreement_id: str) -> SubscriptionLink:
+def check_agreement_choice(agreement: Agreement, today: date) -> None:
+    """A subscription may bill onto an active agreement only (the guided flow asks again)."""
+    if agreement.is_expired(today):
+        raise RefusedError(f"agreement {agreement.id} ({agreement.name}) is expired or "
+                           "cancelled; postings to it would not be billed",
+                           hint="pick an active agreement")
+
+
+def new_subscription_link(runtime: Runtime, reader: Reader, provider: str,
+                          subscription_id: str, agreement_id: str, *,
+                          company_link: CompanyLink | None = None) -> SubscriptionLink:
+    """The subscription link step 2 would store, once its rules hold (not stored here).
+
+    ``company_link``: the account's link when it is not stored yet (the guided flow's chain);
+    else the subscription is looked for under the linked accounts.
+    """
     from idsync_core.store import SubscriptionLink
 
-    provider = provider_name(runtime, provider)
     existing = runtime.store.subscription_link(provider, subscription_id)
     if existing is not None:
         raise RefusedError(f"subscription {subscription_id} is already linked to agreement "
                            f"{existing.agreement_id}",
                            hint=f"`idsync unlink subscription {subscription_id}` first")
-    reader = Reader(runtime)
-    subscription, company_link = _find_subscription(runtime, reader, provider, subscription_id)
+    if company_link is None:
+        subscription, company_link = _find_subscription(runtime, reader, provider,
+                                                        subscription_id)
+    else:
+        found = reader.subscriptions(provider, company_link.account_id).get(subscription_id)
+        if found is None:
+            raise NotFoundError(f"subscription {subscription_id} is not one of account "
+                                f"{company_link.account_id}'s at {provider}",
+                                hint=f"`idsync subscriptions {company_link.account_id}` lists "
+                                     "them")
+        subscription = found
     agreement = reader.agreements(company_link.psa_company_id).get(agreement_id)
     if agreement is None:
         raise RefusedError(
@@ -123,14 +152,18 @@ def link_subscription(runtime: Runtime, provider: str | None, subscription_id: s
             f"{company_link.psa_company_id} ({company_link.psa_company_name}), which account "
             f"{company_link.account_id} is linked to",
             hint=f"`idsync agreements {company_link.psa_company_id}` lists its agreements")
-    if agreement.is_expired(runtime.today):
-        raise RefusedError(f"agreement {agreement_id} ({agreement.name}) is expired or "
-                           "cancelled; postings to it would not be billed",
-                           hint="pick an active agreement")
-    link = SubscriptionLink(company_link_id=company_link.id, provider=provider,
+    check_agreement_choice(agreement, runtime.today)
+    return SubscriptionLink(company_link_id=company_link.id, provider=provider,
                             subscription_id=subscription.id, subscription_name=subscription.name,
                             agreement_id=agreement.id, agreement_name=agreement.name)
-    runtime.store.add_link(link, subscription=subscription.name, agreement=agreement.name)
+
+
+def link_subscription(runtime: Runtime, provider: str | None, subscription_id: str,
+                      agreement_id: str) -> SubscriptionLink:
+    link = new_subscription_link(runtime, Reader(runtime), provider_name(runtime, provider),
+                                 subscription_id, agreement_id)
+    runtime.store.add_link(link, subscription=link.subscription_name,
+                           agreement=link.agreement_name)
     return link
 
 
@@ -176,23 +209,49 @@ def product_mismatch(resource: Resource, catalog: CatalogItem) -> str | None:
             "name")
 
 
-def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
-                  catalog_item_id: str, *, price: PriceChoice | None = None,
-                  confirmed: bool = False, dry_run: bool = False) -> LinkOutcome:
-    """Link a resource to a catalog product, then post the difference once (see module doc).
+@dataclass
+class NewResourceLink:
+    """The resource link step 3 would store, with what must be confirmed before it is."""
 
-    With ``dry_run`` nothing is stored or posted: the result shows what would be.
-    """
+    link: ResourceLink
+    resource: Resource
+    catalog: CatalogItem
+    sub_link: SubscriptionLink
+    company_link: CompanyLink
+    to_confirm: list[str]
+
+    def confirm(self, confirmed: bool) -> None:
+        if self.to_confirm and not confirmed:
+            raise ConfirmationRequired("; ".join(self.to_confirm),
+                                       hint="confirm with --yes (or answer yes) if that is "
+                                            "intended; nothing was linked")
+
+
+def new_resource_link(runtime: Runtime, reader: Reader, provider: str, resource_id: str,
+                      catalog_item_id: str, price: PriceChoice | None, *,
+                      sub_link: SubscriptionLink | None = None,
+                      company_link: CompanyLink | None = None) -> NewResourceLink:
+    """The checks of step 3 (not stored here). ``sub_link``/``company_link``: the parents when
+    they are not stored yet (the guided flow's chain); else the resource is looked for on the
+    linked subscriptions."""
     from idsync_core.store import ResourceLink
 
-    provider = provider_name(runtime, provider)
     existing = runtime.store.resource_link(provider, resource_id)
     if existing is not None:
         raise RefusedError(f"resource {resource_id} is already linked to catalog item "
                            f"{existing.catalog_item_id} on agreement {existing.agreement_id}",
                            hint=f"`idsync unlink resource {resource_id}` first")
-    reader = Reader(runtime)
-    resource, sub_link = _find_resource(runtime, reader, provider, resource_id)
+    if sub_link is None:
+        resource, sub_link = _find_resource(runtime, reader, provider, resource_id)
+    else:
+        found = reader.resources(provider, sub_link.subscription_id).get(resource_id)
+        if found is None:
+            raise NotFoundError(f"resource {resource_id} is not on subscription "
+                                f"{sub_link.subscription_id} at {provider}")
+        resource = found
+    if company_link is None:
+        company_link = runtime.store.company_link_by_id(sub_link.company_link_id)
+        assert company_link is not None
     if not resource.seat_based:
         raise RefusedError(f"resource {resource_id} ({resource.name}) has no seat count "
                            "(usage-based); it cannot be reconciled as seats",
@@ -210,8 +269,6 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
             hint="link this resource to another catalog item, or unlink the other one")
     if price is not None:
         price.validate()
-    company_link = runtime.store.company_link_by_id(sub_link.company_link_id)
-    assert company_link is not None
     link = ResourceLink(subscription_link_id=sub_link.id, provider=provider,
                         resource_id=resource.id, resource_name=resource.name,
                         agreement_id=sub_link.agreement_id, catalog_item_id=catalog.id,
@@ -220,18 +277,41 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
                               price_sources.new_link_below_cost(reader, link, company_link,
                                                                 catalog, resource, price))
                   if m is not None]
-    if to_confirm and not confirmed:
-        raise ConfirmationRequired("; ".join(to_confirm),
-                                   hint="confirm with --yes (or answer yes) if that is "
-                                        "intended; nothing was linked")
+    return NewResourceLink(link, resource, catalog, sub_link, company_link, to_confirm)
+
+
+def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
+                  catalog_item_id: str, *, price: PriceChoice | None = None,
+                  confirmed: bool = False, dry_run: bool = False) -> LinkOutcome:
+    """Link a resource to a catalog product, then post the difference once (see module doc).
+
+    With ``dry_run`` nothing is stored or posted: the result shows what would be.
+    """
+    provider = provider_name(runtime, provider)
+    reader = Reader(runtime)
+    new = new_resource_link(runtime, reader, provider, resource_id, catalog_item_id, price)
+    new.confirm(confirmed)
     if dry_run:
-        plan = plan_link(runtime, reader, link, sub_link, company_link, price_setting=price)
+        plan = plan_link(runtime, reader, new.link, new.sub_link, new.company_link,
+                         price_setting=price)
         return LinkOutcome(plan, dry_run=True)
-    runtime.store.add_link(link, resource=resource.name, catalog_item=catalog.name,
-                           agreement=sub_link.agreement_id)
-    if price is not None:
-        price_sources.store_setting(runtime, pricing.Scope.LINK, str(link.id), price)
-    return reconcile(runtime, reader, link, origin="link", link_created=True)
+    _store(runtime, None, None, new, price)
+    return reconcile(runtime, reader, new.link, origin="link", link_created=True)
+
+
+def _store(runtime: Runtime, company: CompanyLink | None, subscription: SubscriptionLink | None,
+           new: NewResourceLink, price: PriceChoice | None) -> None:
+    """The links still needed and the price source, in one transaction (all or none)."""
+    setting = price_sources.setting_of(pricing.Scope.LINK, "", price) if price else None
+    runtime.store.add_chain(
+        (company, {"account": company.account_name, "psa_company": company.psa_company_name})
+        if company else None,
+        (subscription, {"subscription": subscription.subscription_name,
+                        "agreement": subscription.agreement_name}) if subscription else None,
+        (new.link, {"resource": new.resource.name, "catalog_item": new.catalog.name,
+                    "agreement": new.sub_link.agreement_id,
+                    "psa_company": new.company_link.psa_company_id}),
+        setting)
 
 
 def reconcile(runtime: Runtime, reader: Reader, link: ResourceLink, *, origin: str,
@@ -251,3 +331,64 @@ def agreement_is_visible(agreement: Agreement, *, linked: set[str], include_expi
     if not include_expired and agreement.is_expired(today):
         return False
     return include_linked or agreement.id not in linked
+
+
+@dataclass
+class LinkChain:
+    """One resource's whole linking chain, as the guided ``idsync link`` collects it.
+
+    ``psa_company_id`` is None when the account is linked already, ``agreement_id`` when the
+    subscription is. :func:`link_chain` stores the links still needed only once every rule of
+    every step holds, so a flow abandoned (or refused) half-way has linked nothing.
+    """
+
+    provider: str | None
+    account_id: str
+    subscription_id: str
+    resource_id: str
+    catalog_item_id: str
+    psa_company_id: str | None = None
+    agreement_id: str | None = None
+    price: PriceChoice | None = None
+
+
+def link_chain(runtime: Runtime, chain: LinkChain, *, confirmed: bool = False) -> LinkOutcome:
+    """Check the whole chain with the rules of each step, store its links and price source
+    together, then reconcile the resource's line once (as :func:`link_resource` does)."""
+    provider = provider_name(runtime, chain.provider)
+    store = runtime.store
+    reader = Reader(runtime)
+    new_company = None
+    company_link = store.company_link(provider, chain.account_id)
+    if company_link is not None:
+        if chain.psa_company_id not in (None, company_link.psa_company_id):
+            raise RefusedError(f"account {chain.account_id} is already linked to PSA company "
+                               f"{company_link.psa_company_id}",
+                               hint=f"`idsync unlink company {chain.account_id}` first")
+    elif chain.psa_company_id is None:
+        raise RefusedError(f"account {chain.account_id} is not linked to a PSA company yet",
+                           hint="choose its PSA company")
+    else:
+        company_link = new_company = new_company_link(runtime, provider, chain.account_id,
+                                                      chain.psa_company_id)
+    new_subscription = None
+    sub_link = store.subscription_link(provider, chain.subscription_id)
+    if sub_link is not None:
+        if sub_link.company_link_id != company_link.id or chain.agreement_id not in (
+                None, sub_link.agreement_id):
+            raise RefusedError(f"subscription {chain.subscription_id} is already linked to "
+                               f"agreement {sub_link.agreement_id}",
+                               hint=f"`idsync unlink subscription {chain.subscription_id}` "
+                                    "first")
+    elif chain.agreement_id is None:
+        raise RefusedError(f"subscription {chain.subscription_id} is not linked to an "
+                           "agreement yet", hint="choose its agreement")
+    else:
+        sub_link = new_subscription = new_subscription_link(
+            runtime, reader, provider, chain.subscription_id, chain.agreement_id,
+            company_link=company_link)
+    new = new_resource_link(runtime, reader, provider, chain.resource_id, chain.catalog_item_id,
+                            chain.price, sub_link=sub_link, company_link=company_link)
+    new.confirm(confirmed)
+    _store(runtime, new_company, new_subscription, new, chain.price)
+    return reconcile(runtime, reader, new.link, origin="link", link_created=True)

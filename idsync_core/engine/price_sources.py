@@ -145,14 +145,19 @@ def set_price_source(runtime: Runtime, scope: Scope, object_id: str, choice: Pri
     return store_setting(runtime, scope, key, choice)
 
 
-def store_setting(runtime: Runtime, scope: Scope, key: str,
-                  choice: PriceChoice) -> PriceSourceSetting:
-    """Store a checked setting (``key``: the store's scope id, e.g. a new link's id)."""
+def setting_of(scope: Scope, key: str, choice: PriceChoice) -> PriceSourceSetting:
+    """The store's row for a checked choice (``key``: the store's scope id)."""
     from idsync_core.store import PriceSourceSetting
 
-    setting = PriceSourceSetting(scope=scope.value, scope_id=key, kind=choice.kind.value,
-                                 price=choice.price, cost=choice.cost,
-                                 markup_percent=choice.markup_percent)
+    return PriceSourceSetting(scope=scope.value, scope_id=key, kind=choice.kind.value,
+                              price=choice.price, cost=choice.cost,
+                              markup_percent=choice.markup_percent)
+
+
+def store_setting(runtime: Runtime, scope: Scope, key: str,
+                  choice: PriceChoice) -> PriceSourceSetting:
+    """Store a checked setting (audited)."""
+    setting = setting_of(scope, key, choice)
     runtime.store.set_price_source(setting)
     return setting
 

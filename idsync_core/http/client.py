@@ -21,6 +21,7 @@ What it guarantees, so connectors do not each re-learn it:
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import json
 import logging
@@ -40,7 +41,7 @@ from idsync_core.errors import (
     ApiError,
     ConfigurationError,
     IdsyncError,
-    NotFoundError,
+    MissingRecordError,
     OutcomeUnknownError,
     RateLimitedError,
     RejectedError,
@@ -218,7 +219,7 @@ class ApiClient:
                     hint=f"check {self.credentials_hint}",
                 )
             if status == 404:
-                raise NotFoundError(
+                raise MissingRecordError(
                     f"{where}: not found (HTTP 404): {self.error_message(response)}")
             if status == 429:
                 self._wait_for_rate_limit(response, where, attempt)
@@ -257,12 +258,17 @@ class ApiClient:
             self.budget.acquire()
         with self._counts_lock:
             self.requests_made[method] += 1
+        slot = self.concurrency.slot(self.endpoint_key(method, url)) \
+            if self.concurrency is not None else contextlib.nullcontext()
         try:
-            if self.concurrency is not None:
-                with self.concurrency.slot(self.endpoint_key(method, url)):
-                    return self._http.request(method, url, params=params, json=json,
+            with slot:
+                started = time.perf_counter()
+                response = self._http.request(method, url, params=params, json=json,
                                               headers=headers)
-            return self._http.request(method, url, params=params, json=json, headers=headers)
+            # --debug: method, path, status and time; never the query, headers or body.
+            log.debug("%s → HTTP %d in %.0f ms", where, response.status_code,
+                      (time.perf_counter() - started) * 1000)
+            return response
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # The request never left this machine: repeating it is safe even for a POST.
             failure = f"{where}: cannot connect ({type(exc).__name__})"

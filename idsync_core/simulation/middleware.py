@@ -135,11 +135,12 @@ class SimulatorMiddleware:
 
         logged = [False]
 
-        def log_once() -> None:
+        def log_once(*, reset: bool = False) -> None:
             if not logged[0]:
                 logged[0] = True
                 self.controls.log.append(method, path, query, body.decode("utf-8", "replace"),
-                                         status_box[0])
+                                         0 if reset else status_box[0],
+                                         outcome="reset" if reset else "answered")
 
         async def recording_send(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -177,8 +178,11 @@ class SimulatorMiddleware:
 
             await self.app(scope, replay, discard)  # the write happens; its answer is lost
             await _apply_fault(after, controls, scope, replay, recording_send)
+        except ConnectionAbortedError:
+            log_once(reset=True)  # a reset fault: no answer reached the client
+            raise
         finally:
-            log_once()  # requests that never got a whole answer (a reset) are logged too
+            log_once()
 
 
 async def _read_body(receive: Receive) -> bytes:

@@ -10,12 +10,16 @@ from typing import Any
 
 @dataclass(frozen=True)
 class LoggedRequest:
+    """One request. ``outcome`` is ``answered`` (``status`` is what the client got) or
+    ``reset`` (the connection was dropped before the answer ended; ``status`` is 0)."""
+
     method: str
     path: str
     query: str
     body: str
     status: int
     at: float
+    outcome: str = "answered"
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -28,9 +32,11 @@ class RequestLog:
         self._entries: list[LoggedRequest] = []
         self._lock = threading.Lock()
 
-    def append(self, method: str, path: str, query: str, body: str, status: int) -> None:
+    def append(self, method: str, path: str, query: str, body: str, status: int, *,
+               outcome: str = "answered") -> None:
         with self._lock:
-            self._entries.append(LoggedRequest(method, path, query, body, status, time.time()))
+            self._entries.append(LoggedRequest(method, path, query, body, status, time.time(),
+                                               outcome))
 
     def entries(self) -> list[LoggedRequest]:
         with self._lock:

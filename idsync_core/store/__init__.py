@@ -19,8 +19,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, select, update
-from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+from sqlalchemy import Engine, create_engine, delete, event, func, make_url, select, update
+from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from idsync_core.errors import ConfigurationError, LockBusyError
@@ -73,11 +73,38 @@ def _holder_is_dead(holder: str, actor: str) -> bool:
     return False
 
 
-def _make_engine(url: str, pool_size: int) -> Engine:
+def describe_url(url: str) -> str:
+    """The store as messages name it: a SQLite file's path, else the URL without password."""
+    if url.startswith("sqlite:///"):
+        return url.removeprefix("sqlite:///") or "(in memory)"
     try:
-        if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
-            Path(url.removeprefix("sqlite:///")).expanduser().parent.mkdir(parents=True,
-                                                                           exist_ok=True)
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "(an unreadable URL)"
+
+
+STORE_HINT = "set [store] url or --db to another place, or fix this one"
+
+
+def _make_folder(url: str) -> None:
+    """A SQLite file's folder is created on first use; a path that cannot hold one is the
+    operator's to fix (exit 3), not a bug."""
+    if not url.startswith("sqlite:///") or url.startswith("sqlite:///:memory:"):
+        return
+    folder = Path(url.removeprefix("sqlite:///")).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError:
+        raise ConfigurationError(f"the store {describe_url(url)} cannot be created: {folder} "
+                                 "is a file, not a folder", hint=STORE_HINT) from None
+    except OSError as exc:
+        raise ConfigurationError(f"the store {describe_url(url)} cannot be created: its folder "
+                                 f"{folder}: {exc.strerror}", hint=STORE_HINT) from None
+
+
+def _make_engine(url: str, pool_size: int) -> Engine:
+    _make_folder(url)
+    try:
         if url.startswith("sqlite"):
             engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                    pool_size=pool_size)
@@ -123,9 +150,18 @@ class Store:
         try:
             migrate.upgrade(self.engine)
         except OperationalError as exc:
+            self.engine.dispose()
             raise ConfigurationError(
-                f"cannot open the store: {exc.orig}",
-                hint="check [store] url / --db and that the database is reachable") from None
+                f"cannot open the store {describe_url(url)}: {exc.orig}",
+                hint="check [store] url / --db: that the database is reachable, or that "
+                     "the file's folder exists and IDSync may write there") from None
+        except DatabaseError as exc:  # SQLite: "file is not a database" (damaged, or another)
+            self.engine.dispose()
+            raise ConfigurationError(
+                f"the store {describe_url(url)} is not an IDSync database, or it is damaged: "
+                f"{exc.orig}",
+                hint="restore it from a backup, or set [store] url / --db to another "
+                     "file") from None
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.actor = _actor()
 
@@ -199,18 +235,47 @@ class Store:
     def add_link(self, link: CompanyLink | SubscriptionLink | ResourceLink, **audit: Any) -> None:
         """Insert a link with its audit entry; a second active link for one object is refused
         by the database itself (partial unique indexes), whatever races happen above."""
-        link.created_at = utcnow()
+        with self._linking() as s:
+            self._insert_link(s, link, **audit)
+
+    def add_chain(self, company: tuple[CompanyLink, dict[str, Any]] | None,
+                  subscription: tuple[SubscriptionLink, dict[str, Any]] | None,
+                  resource: tuple[ResourceLink, dict[str, Any]],
+                  price: PriceSourceSetting | None = None) -> None:
+        """Insert the links one resource still needs (each with its audit details) and its
+        price source in one transaction: all of them, or — when any is refused — none. Each
+        new link becomes the parent of the next."""
+        with self._linking() as s:
+            if company is not None:
+                self._insert_link(s, company[0], **company[1])
+                if subscription is not None:
+                    subscription[0].company_link_id = company[0].id
+            if subscription is not None:
+                self._insert_link(s, subscription[0], **subscription[1])
+                resource[0].subscription_link_id = subscription[0].id
+            self._insert_link(s, resource[0], **resource[1])
+            if price is not None:
+                price.scope_id = str(resource[0].id)
+                self._replace_price_source(s, price)
+
+    @contextmanager
+    def _linking(self) -> Iterator[Session]:
         try:
             with self.transaction() as s:
-                s.add(link)
-                s.flush()
-                self.audit(s, f"link.{link.__tablename__.removesuffix('_links')}",
-                           f"{link.__tablename__}#{link.id}", **audit)
+                yield s
         except IntegrityError:
             from idsync_core.errors import RefusedError
 
             raise RefusedError("that object is already linked",
                                hint="see `idsync links`; unlink it first") from None
+
+    def _insert_link(self, s: Session, link: CompanyLink | SubscriptionLink | ResourceLink,
+                     **audit: Any) -> None:
+        link.created_at = utcnow()
+        s.add(link)
+        s.flush()
+        self.audit(s, f"link.{link.__tablename__.removesuffix('_links')}",
+                   f"{link.__tablename__}#{link.id}", **audit)
 
     def remove_link(self, link: CompanyLink | SubscriptionLink | ResourceLink,
                     **audit: Any) -> None:
@@ -258,14 +323,17 @@ class Store:
 
     def set_price_source(self, setting: PriceSourceSetting) -> None:
         with self.transaction() as s:
-            s.execute(delete(PriceSourceSetting).where(
-                PriceSourceSetting.scope == setting.scope,
-                PriceSourceSetting.scope_id == setting.scope_id))
-            setting.updated_at = utcnow()
-            s.add(setting)
-            self.audit(s, "price-source.set", f"{setting.scope}:{setting.scope_id}",
-                       kind=setting.kind, price=setting.price, cost=setting.cost,
-                       markup_percent=setting.markup_percent)
+            self._replace_price_source(s, setting)
+
+    def _replace_price_source(self, s: Session, setting: PriceSourceSetting) -> None:
+        s.execute(delete(PriceSourceSetting).where(
+            PriceSourceSetting.scope == setting.scope,
+            PriceSourceSetting.scope_id == setting.scope_id))
+        setting.updated_at = utcnow()
+        s.add(setting)
+        self.audit(s, "price-source.set", f"{setting.scope}:{setting.scope_id}",
+                   kind=setting.kind, price=setting.price, cost=setting.cost,
+                   markup_percent=setting.markup_percent)
 
     def clear_price_source(self, scope: str, scope_id: str) -> bool:
         with self.transaction() as s:

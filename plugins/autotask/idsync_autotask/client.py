@@ -35,7 +35,7 @@ from idsync_autotask.query import MAX_RECORDS, Filter, cond
 from idsync_autotask.settings import AutotaskSettings
 from idsync_autotask.threshold import HOURLY_THRESHOLD, ThresholdGuard, ThresholdReading
 from idsync_autotask.zone import Zone, ZoneLocator
-from idsync_core.errors import ApiError, ConfigurationError, NotFoundError, RejectedError
+from idsync_core.errors import ApiError, ConfigurationError, MissingRecordError, RejectedError
 from idsync_core.http import ConcurrencyLimiter, RetryPolicy, ensure_same_origin, paginate
 
 log = logging.getLogger(__name__)
@@ -239,7 +239,7 @@ class AutotaskClient(AutotaskHttp):
         data = self.get_json(f"{entity}/{item_id}")
         item = data.get("item") if isinstance(data, dict) else None
         if not isinstance(item, dict):
-            raise NotFoundError(f"Autotask has no {entity} record with id {item_id}")
+            raise MissingRecordError(f"Autotask has no {entity} record with id {item_id}")
         return item
 
     def create(self, path: str, body: Mapping[str, Any]) -> int | None:

@@ -33,7 +33,13 @@ from idsync_autotask.query import any_of, cond, eq, in_batches
 from idsync_autotask.settings import AutotaskSettings
 from idsync_autotask.units import UnitsRow, contract_units, units_on
 from idsync_core.caching import OnceCache, ParentIndex
-from idsync_core.errors import ApiError, NotFoundError, OutcomeUnknownError, RejectedError
+from idsync_core.errors import (
+    ApiError,
+    MissingRecordError,
+    NotFoundError,
+    OutcomeUnknownError,
+    RejectedError,
+)
 from idsync_core.hookspecs import hookimpl
 from idsync_core.models import (
     Adjustment,
@@ -84,6 +90,7 @@ class Autotask:
     """One Autotask tenant, as IDSync's PSA."""
 
     kind = "psa"
+    title = "Autotask"
     settings_model = AutotaskSettings
 
     @staticmethod
@@ -156,7 +163,7 @@ class Autotask:
                 fields=CONTRACT_FIELDS))
             self._remember_contracts(rows)
         if not rows and self.client.count("Companies", [eq("id", cid)]) == 0:
-            raise NotFoundError(f"Autotask has no company with id {cid}")
+            raise MissingRecordError(f"Autotask has no company with id {cid}")
         labels = self.period_labels() if rows else {}
         return [mapping.agreement(row, labels) for row in rows]
 

@@ -48,6 +48,7 @@ class ConnectWise:
     """ConnectWise Manage (ConnectWise PSA): companies, agreements, additions, catalog."""
 
     kind = "psa"
+    title = "ConnectWise"
     settings_model = ConnectWiseSettings
 
     @staticmethod

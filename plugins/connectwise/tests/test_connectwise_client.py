@@ -22,6 +22,7 @@ from idsync_core.errors import (
     OutcomeUnknownError,
     RateLimitedError,
     RejectedError,
+    UnreachableError,
 )
 from idsync_core.http import RetryPolicy
 
@@ -139,6 +140,20 @@ def test_a_failed_codebase_lookup_falls_back_to_v4_6_release(
         api = mock.get(f"{SITE}/v4_6_release/apis/3.0/system/info").respond(200, json={})
         client.get("system/info")
     assert api.called
+
+
+def test_a_site_that_cannot_be_reached_is_reported_as_such_not_guessed_around(
+    slept: list[float], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = ConnectWiseClient(settings(codebase=None), retry=RetryPolicy(max_attempts=3),
+                               sleep=slept.append)
+    with respx.mock(assert_all_mocked=True) as mock, pytest.raises(UnreachableError) as caught:
+        lookup = mock.get(f"{SITE}/login/companyinfo/acme").mock(
+            side_effect=httpx.ConnectError("refused"))
+        client.get("system/info")
+    assert caught.value.message.startswith(f"ConnectWise at {SITE} is not reachable (")
+    assert lookup.call_count == 3 and len(slept) == 2  # the retries, then no guessed path
+    assert "codebase lookup failed" not in caplog.text
 
 
 # -- paging -------------------------------------------------------------------------------------

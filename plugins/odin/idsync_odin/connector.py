@@ -48,6 +48,7 @@ class Odin:
     """
 
     kind = "provider"
+    title = "Ingram Micro / Odin"
     settings_model = OdinSettings
 
     @staticmethod

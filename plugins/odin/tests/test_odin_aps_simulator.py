@@ -63,8 +63,8 @@ def test_aps_token_is_an_alternative(served: tuple[OdinSimulator, str]) -> None:
 
 def test_accounts_by_rql_with_content_range(http: httpx.Client) -> None:
     everything = query(http, f"implementing({ACCOUNT_TYPE})")
-    assert everything.headers["Content-Range"] == "items 0-5/6"
-    assert {a["type"] for a in everything.json()} == {"PROVIDER", "CUSTOMER"}
+    assert everything.headers["Content-Range"] == "items 0-6/7"
+    assert {a["type"] for a in everything.json()} == {"PROVIDER", "RESELLER", "CUSTOMER"}
     page = query(http, f"implementing({ACCOUNT_TYPE}),eq(type,CUSTOMER),limit(1,2)")
     assert page.headers["Content-Range"] == "items 1-2/5"
     assert [a["companyName"] for a in page.json()] == ["Fabrikam Inc", "Northwind Traders"]

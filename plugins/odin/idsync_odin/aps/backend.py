@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from idsync_core.errors import ApiError, ConfigurationError, NotFoundError
 from idsync_core.http import RetryPolicy
 from idsync_core.models import ProviderAccount, Resource, Subscription, SubscriptionStatus
 from idsync_odin.aps import mapping, rql
@@ -35,9 +36,17 @@ class ApsBackend(Backend):
         self.client = ApsClient(settings, transport=transport, retry=retry, sleep=sleep)
 
     def check(self) -> str:
-        response = self.client.request("GET", "/aps/2/resources?" + rql.query(
-            rql.implementing(rql.ACCOUNT_TYPE), rql.eq("type", CUSTOMER), rql.limit(0, 1)))
-        self.client.json_of(response)
+        try:
+            response = self.client.request("GET", "/aps/2/resources?" + rql.query(
+                rql.implementing(rql.ACCOUNT_TYPE), rql.eq("type", CUSTOMER), rql.limit(0, 1)))
+            self.client.json_of(response)
+        except (NotFoundError, ApiError) as exc:
+            if isinstance(exc, ApiError) and exc.status not in range(200, 300):
+                raise  # a failing bus, not a wrong address
+            raise ConfigurationError(
+                f"{self.settings.base_url} is not an APS REST bus: {exc.message}",
+                hint="check base_url: the brand endpoint or the controller, the part before "
+                     "/aps/2/") from None
         span = content_range(response.headers.get("Content-Range"))
         total = span[1] if span else None
         accounts = f"{total} customer accounts" if total is not None else "accounts readable"
@@ -56,7 +65,8 @@ class ApsBackend(Backend):
     def fetch_subscriptions(self, account_id: str) -> Iterator[Subscription]:
         """The subscriptions linked to the account (relation ``account``, UNCONFIRMED name),
         selecting that relation into each row so ownership is checked, not assumed."""
-        self.client.resource(account_id, "account")  # NotFoundError now, not at the first row
+        account = self.client.resource(account_id, "account")  # NotFoundError now, not later
+        mapping.require_customer_account(account, account_id)
         rows = self.client.list_all(rql.implementing(rql.SUBSCRIPTION_TYPE),
                                     rql.eq("account.aps.id", account_id), rql.select("account"))
         return keep_good(rows, partial(mapping.subscription, account_id=account_id),
@@ -65,6 +75,7 @@ class ApsBackend(Backend):
     def fetch_lines(self, subscription_id: str) -> tuple[SubscriptionStatus | None,
                                                          list[Resource]]:
         subscription = self.client.resource(subscription_id, "subscription")
-        status = mapping.status_of(subscription)[0] if isinstance(subscription, dict) else None
+        mapping.require_subscription(subscription, subscription_id)
+        status = mapping.status_of(subscription)[0]
         rows = self.client.subscription_resources(subscription_id)
         return status, mapping.lines(rows, subscription_id)

@@ -23,8 +23,9 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from idsync_core.errors import ApiError
+from idsync_core.errors import ApiError, NotFoundError
 from idsync_core.models import ProviderAccount, Resource, Subscription, SubscriptionStatus
+from idsync_odin.aps.rql import ACCOUNT_TYPE, SUBSCRIPTION_TYPE
 from idsync_odin.rows import (
     OddRow,
     describe,
@@ -52,6 +53,42 @@ def account(row: object) -> ProviderAccount:
         "id": aps_id(row), "name": text(row, "companyName"),
         "account_number": optional_text(row, "id"),
     })
+
+
+def _type_family(type_uri: object) -> str:
+    """An APS type without its version (``.../pa/account/1.2`` → ``.../pa/account``): a
+    platform on another minor version of the type is the same kind of resource."""
+    return str(type_uri).rsplit("/", 1)[0]
+
+
+def _kind(row: dict[str, Any]) -> str:
+    meta = row.get("aps")
+    type_uri = meta.get("type") if isinstance(meta, dict) else None
+    if _type_family(type_uri) == _type_family(ACCOUNT_TYPE):
+        return f"a {row.get('type') or 'typeless'} account"
+    return f"a {_type_family(type_uri).rsplit('/types/', 1)[-1]} resource"
+
+
+def require_customer_account(row: object, account_id: str) -> None:
+    """The resource an account id names must be a customer's account: the provider's own, a
+    reseller's or any other resource is not one IDSync can bill (exit 4, as for an unknown id)."""
+    row = require_dict(row)
+    kind = _kind(row)
+    if kind != "a CUSTOMER account":
+        raise NotFoundError(f"{account_id} is not a customer account at the APS bus: it is "
+                            f"{kind}", hint="`idsync companies provider` lists the customers")
+
+
+def require_subscription(row: object, subscription_id: str) -> None:
+    """The resource a subscription id names must be a subscription (not an account, …)."""
+    row = require_dict(row)
+    meta = row.get("aps")
+    type_uri = meta.get("type") if isinstance(meta, dict) else None
+    if _type_family(type_uri) != _type_family(SUBSCRIPTION_TYPE):
+        raise NotFoundError(f"{subscription_id} is not a subscription at the APS bus: it is "
+                            f"{_kind(row)}",
+                            hint="`idsync subscriptions ACCOUNT_ID` lists an account's "
+                                 "subscriptions")
 
 
 def subscription(row: object, *, account_id: str) -> Subscription:

@@ -1,7 +1,8 @@
 """Simulator of an Odin / CloudBlue Commerce APS REST bus (the subset IDSync reads).
 
 It serves the world's customers as ``pa/account/1.2`` resources (plus the provider's own
-account, which a client must filter out with ``eq(type,CUSTOMER)``), their subscriptions as
+account and a reseller's, which a client must filter out with ``eq(type,CUSTOMER)`` and must not
+take for a customer when given their ids), their subscriptions as
 ``pa/subscription/1.0`` resources linked to the account by the ``account`` relation, and each
 subscription's ``SubscriptionResource[]``: ``limit`` is the licence count and is omitted for
 a usage-based (unlimited) product, as the bus does.
@@ -37,6 +38,8 @@ DEFAULT_LIMIT = 1000
 TIMESTAMP_WINDOW = 300
 SERVICE_TEMPLATE_ID = 12
 PROVIDER = Customer("1", "Provider", "active", aps_id("account", "provider"))
+RESELLER = Customer("2", "Reseller", "active", aps_id("account", "reseller"))
+OTHER_ACCOUNTS = {PROVIDER.aps_id: (PROVIDER, "PROVIDER"), RESELLER.aps_id: (RESELLER, "RESELLER")}
 
 
 def error(status: int, message: str, kind: str) -> JSONResponse:
@@ -131,7 +134,7 @@ class ApsApi:
     def _of_type(self, type_uri: str) -> list[dict[str, Any]]:
         with self.world.lock:
             if type_uri == ACCOUNT_TYPE:
-                return [account_view(PROVIDER, "PROVIDER"),
+                return [*(account_view(*other) for other in OTHER_ACCOUNTS.values()),
                         *(account_view(c) for c in self.world.customers.values())]
             if type_uri == SUBSCRIPTION_TYPE:
                 return [subscription_view(s, self.world)
@@ -139,6 +142,8 @@ class ApsApi:
         return []
 
     def _by_id(self, key: str) -> dict[str, Any] | None:
+        if key in OTHER_ACCOUNTS:
+            return account_view(*OTHER_ACCOUNTS[key])
         with self.world.lock:
             customer = self.world.customer(key)
             if customer is not None and customer.aps_id == key:
