@@ -27,6 +27,7 @@ from idsync_core.errors import ConfigurationError, LockBusyError
 from idsync_core.store import migrate
 from idsync_core.store.schema import (
     AuditEntry,
+    Base,
     CompanyLink,
     IgnoreRule,
     JournalEntry,
@@ -482,7 +483,7 @@ class Store:
                   ProductMapping, IgnoreRule)
         with self.engine.connect() as source, other.engine.begin() as target:
             for model in copied:
-                table = model.__table__
+                table = Base.metadata.tables[model.__tablename__]
                 rows = [dict(row._mapping) for row in source.execute(select(table))]
                 if rows:
                     target.execute(insert(table), rows)
