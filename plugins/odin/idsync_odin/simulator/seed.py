@@ -46,10 +46,17 @@ class SeedProduct(_Strict):
     usage: int | None = Field(default=None, ge=0, description="APS usage; default quantity")
 
 
+class SeedPeriod(_Strict):
+    type: str = Field(min_length=1, description="day | month | year")
+    duration: int = Field(default=1, ge=1)
+
+
 class SeedSubscription(_Strict):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     status: Status = "active"
+    subscription_period: SeedPeriod | None = None
+    billing_period: SeedPeriod | None = None
     creation_date: str = "2026-01-01"
     renewal_date: str | None = None
     aps_id: str | None = None
@@ -60,6 +67,7 @@ class SeedCustomer(_Strict):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     status: str = "active"
+    external_id: str | None = None
     aps_id: str | None = None
     subscriptions: list[SeedSubscription] = Field(default_factory=list)
 
@@ -118,7 +126,8 @@ def build_world(raw: dict[str, Any] | None,
     customers: dict[str, Customer] = {}
     subscriptions: dict[str, SimSubscription] = {}
     for c in seed.customers:
-        customers[c.id] = Customer(c.id, c.name, c.status, c.aps_id or aps_id("account", c.id))
+        customers[c.id] = Customer(c.id, c.name, c.status, c.aps_id or aps_id("account", c.id),
+                                   external_id=c.external_id)
         for s in c.subscriptions:
             products = []
             for p in s.products:
@@ -131,7 +140,10 @@ def build_world(raw: dict[str, Any] | None,
             subscriptions[s.id] = SimSubscription(
                 id=s.id, customer_id=c.id, name=s.name, status=s.status,
                 creation_date=s.creation_date, renewal_date=s.renewal_date, products=products,
-                aps_id=s.aps_id or aps_id("subscription", s.id))
+                aps_id=s.aps_id or aps_id("subscription", s.id),
+                periods={key: period.model_dump() for key, period in (
+                    ("subscriptionPeriod", s.subscription_period),
+                    ("billingPeriod", s.billing_period)) if period is not None})
     world = World(
         customers=customers, subscriptions=subscriptions, marketplace=seed.marketplace,
         credentials=Credentials(**seed.credentials.model_dump()),

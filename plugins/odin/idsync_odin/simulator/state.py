@@ -64,6 +64,8 @@ class SimSubscription:
     renewal_date: str | None
     products: list[Product]
     aps_id: str = ""
+    periods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``subscriptionPeriod`` / ``billingPeriod`` as the API sends them, where seeded."""
 
     def product(self, key: str) -> Product | None:
         """By MPN, or by APS resource type id (the ``sku`` the aps backend reports)."""
@@ -71,9 +73,14 @@ class SimSubscription:
                      if key in (p.mpn, str(p.resource_type_id))), None)
 
     def to_seed(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "status": self.status,
+        seed: dict[str, Any] = {"id": self.id, "name": self.name, "status": self.status,
                 "creation_date": self.creation_date, "renewal_date": self.renewal_date,
                 "aps_id": self.aps_id, "products": [p.to_seed() for p in self.products]}
+        for key, field_name in (("subscriptionPeriod", "subscription_period"),
+                                ("billingPeriod", "billing_period")):
+            if key in self.periods:
+                seed[field_name] = self.periods[key]
+        return seed
 
 
 @dataclass
@@ -82,6 +89,7 @@ class Customer:
     name: str
     status: str
     aps_id: str = ""
+    external_id: str | None = None
 
     @property
     def account_number(self) -> int:
@@ -179,6 +187,7 @@ class World:
                                     "window_seconds": self.detail_throttle.window},
                 "customers": [
                     {"id": c.id, "name": c.name, "status": c.status, "aps_id": c.aps_id,
+                     **({"external_id": c.external_id} if c.external_id else {}),
                      "subscriptions": [s.to_seed() for s in self.subscriptions.values()
                                        if s.customer_id == c.id]}
                     for c in self.customers.values()
