@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal
 
 from idsync_core.engine import pricing
-from idsync_core.engine.planning import plan_link
+from idsync_core.engine.planning import LinePlan, plan_link
 from idsync_core.engine.posting import resolve_open
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
@@ -47,16 +47,19 @@ class PriceChoice:
                 raise RefusedError(f"--{name} cannot be negative")
 
 
-def _find_account(runtime: Runtime, provider: str, account_id: str) -> ProviderAccount:
-    for account in runtime.provider(provider).list_accounts(None):
+def _find_account(runtime: Runtime, provider: str, account_id: str,
+                  reader: Reader | None = None) -> ProviderAccount:
+    accounts = reader.accounts(provider).values() if reader else (
+        runtime.provider(provider).list_accounts(None))
+    for account in accounts:
         if account.id == account_id:
             return account
     raise NotFoundError(f"account {account_id} does not exist at {provider}",
                         hint="list them with `idsync companies provider`")
 
 
-def _find_company(runtime: Runtime, company_id: str) -> Company:
-    for company in runtime.psa.list_companies(None):
+def _find_company(runtime: Runtime, company_id: str, reader: Reader | None = None) -> Company:
+    for company in reader.companies().values() if reader else runtime.psa.list_companies(None):
         if company.id == company_id:
             return company
     raise NotFoundError(f"PSA company {company_id} does not exist",
@@ -68,24 +71,29 @@ def provider_name(runtime: Runtime, provider: str | None) -> str:
 
 
 def link_company(runtime: Runtime, provider: str | None, account_id: str,
-                 psa_company_id: str) -> CompanyLink:
+                 psa_company_id: str, *, reader: Reader | None = None) -> CompanyLink:
+    """``reader``: reads shared across many calls (bulk linking); by default, read afresh."""
     provider = provider_name(runtime, provider)
     existing = runtime.store.company_link(provider, account_id)
     if existing is not None:
         raise RefusedError(f"account {account_id} is already linked to PSA company "
                            f"{existing.psa_company_id}",
                            hint=f"`idsync unlink company {account_id}` first to change it")
-    account = _find_account(runtime, provider, account_id)
-    company = _find_company(runtime, psa_company_id)
+    account = _find_account(runtime, provider, account_id, reader)
+    company = _find_company(runtime, psa_company_id, reader)
     link = CompanyLink(provider=provider, account_id=account.id, account_name=account.name,
                        psa_company_id=company.id, psa_company_name=company.name)
     runtime.store.add_link(link, account=account.name, psa_company=company.name)
     return link
 
 
-def _find_subscription(runtime: Runtime, reader: Reader, provider: str,
-                       subscription_id: str) -> tuple[Subscription, CompanyLink]:
-    links = [c for c in runtime.store.active_company_links() if c.provider == provider]
+def _find_subscription(runtime: Runtime, reader: Reader, provider: str, subscription_id: str,
+                       account_id: str | None = None) -> tuple[Subscription, CompanyLink]:
+    if account_id is not None:  # the caller knows the account: only its link is looked at
+        known = runtime.store.company_link(provider, account_id)
+        links = [known] if known is not None else []
+    else:
+        links = [c for c in runtime.store.active_company_links() if c.provider == provider]
     for company_link in links:
         found = reader.subscriptions(provider, company_link.account_id).get(subscription_id)
         if found is not None:
@@ -97,15 +105,19 @@ def _find_subscription(runtime: Runtime, reader: Reader, provider: str,
 
 
 def link_subscription(runtime: Runtime, provider: str | None, subscription_id: str,
-                      agreement_id: str) -> SubscriptionLink:
+                      agreement_id: str, *, reader: Reader | None = None,
+                      account_id: str | None = None) -> SubscriptionLink:
+    """``reader``: reads shared across many calls; ``account_id``: the subscription's account
+    where the caller knows it (bulk linking), so only that account's link is looked at."""
     provider = provider_name(runtime, provider)
     existing = runtime.store.subscription_link(provider, subscription_id)
     if existing is not None:
         raise RefusedError(f"subscription {subscription_id} is already linked to agreement "
                            f"{existing.agreement_id}",
                            hint=f"`idsync unlink subscription {subscription_id}` first")
-    reader = Reader(runtime)
-    subscription, company_link = _find_subscription(runtime, reader, provider, subscription_id)
+    reader = reader or Reader(runtime)
+    subscription, company_link = _find_subscription(runtime, reader, provider, subscription_id,
+                                                    account_id)
     agreement = reader.agreements(company_link.psa_company_id).get(agreement_id)
     if agreement is None:
         raise RefusedError(
@@ -124,9 +136,14 @@ def link_subscription(runtime: Runtime, provider: str | None, subscription_id: s
     return link
 
 
-def _find_resource(runtime: Runtime, reader: Reader, provider: str,
-                   resource_id: str) -> tuple[Resource, SubscriptionLink]:
-    for sub_link in runtime.store.active_subscription_links():
+def _find_resource(runtime: Runtime, reader: Reader, provider: str, resource_id: str,
+                   subscription_id: str | None = None) -> tuple[Resource, SubscriptionLink]:
+    if subscription_id is not None:  # the caller knows the subscription: only its link
+        known = runtime.store.subscription_link(provider, subscription_id)
+        sub_links = [known] if known is not None else []
+    else:
+        sub_links = list(runtime.store.active_subscription_links())
+    for sub_link in sub_links:
         if sub_link.provider != provider:
             continue
         found = reader.resources(provider, sub_link.subscription_id).get(resource_id)
@@ -152,12 +169,23 @@ def check_custom_cost(choice: PriceChoice | None, catalog_cost: Decimal | None,
             hint="confirm with --yes if that is intended")
 
 
+RECONCILED_BY_CALLER = "linked; the caller reconciles it"
+
+
 def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
                   catalog_item_id: str, *, price: PriceChoice | None = None,
-                  confirmed: bool = False, dry_run: bool = False) -> LinkOutcome:
+                  confirmed: bool = False, dry_run: bool = False,
+                  reader: Reader | None = None, subscription_id: str | None = None,
+                  reconcile_now: bool = True) -> LinkOutcome:
     """Link a resource to a catalog product, then post the difference once (see module doc).
 
     With ``dry_run`` nothing is stored or posted: the result shows what would be.
+
+    Bulk linking passes its ``reader`` (reads shared across rows), the resource's
+    ``subscription_id`` (only that subscription's link is looked at) and
+    ``reconcile_now=False``: the link is stored with every rule applied, and the caller
+    reconciles its new links in one pass under one lock (the outcome's ``skipped_reason`` is
+    :data:`RECONCILED_BY_CALLER`).
     """
     provider = provider_name(runtime, provider)
     existing = runtime.store.resource_link(provider, resource_id)
@@ -165,8 +193,8 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
         raise RefusedError(f"resource {resource_id} is already linked to catalog item "
                            f"{existing.catalog_item_id} on agreement {existing.agreement_id}",
                            hint=f"`idsync unlink resource {resource_id}` first")
-    reader = Reader(runtime)
-    resource, sub_link = _find_resource(runtime, reader, provider, resource_id)
+    reader = reader or Reader(runtime)
+    resource, sub_link = _find_resource(runtime, reader, provider, resource_id, subscription_id)
     if not resource.seat_based:
         raise RefusedError(f"resource {resource_id} ({resource.name}) has no seat count "
                            "(usage-based); it cannot be reconciled as seats",
@@ -199,6 +227,10 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
                            agreement=sub_link.agreement_id)
     if price is not None:
         set_price_source(runtime, pricing.Scope.LINK, str(link.id), price)
+    if not reconcile_now:
+        return LinkOutcome(LinePlan(link=link, subscription_link=sub_link,
+                                    company_link=company_link), link_created=True,
+                           skipped_reason=RECONCILED_BY_CALLER)
     return reconcile(runtime, reader, link, origin="link", link_created=True)
 
 

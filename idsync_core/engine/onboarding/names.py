@@ -124,10 +124,10 @@ class NameIndex(Generic[T]):
             score_cutoff=LISTED_FROM * 100)]
         same = self.exact.get(key, [])
         if len(same) == 1:
-            best = self.items[same[0]]
-            others = [c for c in ranked if c.item is not best][:CANDIDATES - 1]
-            return NameMatch(best, 1.0, "same name after normalization", True,
-                             [Candidate(best, 1.0), *others])
+            equal = self.items[same[0]]
+            others = [c for c in ranked if c.item is not equal][:CANDIDATES - 1]
+            return NameMatch(equal, 1.0, "same name after normalization", True,
+                             [Candidate(equal, 1.0), *others])
         if len(same) > 1:
             tied = [Candidate(self.items[i], 1.0) for i in same]
             return NameMatch(None, 1.0, f"{len(same)} candidates have this name after "
