@@ -30,7 +30,13 @@ from typing import TypeVar
 
 from idsync_core.engine import linking
 from idsync_core.engine.onboarding.ignores import IgnoreKind, IgnoreSet
-from idsync_core.engine.onboarding.mappings import Catalog, MappingTable, price_of
+from idsync_core.engine.onboarding.mappings import (
+    Catalog,
+    MappingSuggestion,
+    MappingTable,
+    price_of,
+    suggest_mappings,
+)
 from idsync_core.engine.onboarding.names import NameIndex
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
@@ -389,3 +395,24 @@ def suggest(runtime: Runtime, provider: str | None = None, *,
             reader: Reader | None = None) -> Suggestions:
     """Suggestions for everything of ``provider`` not linked yet (see the module docstring)."""
     return Suggester(runtime, provider, reader).run()
+
+
+def map_suggestions(runtime: Runtime, provider: str | None = None, *,
+                    reader: Reader | None = None) -> list[MappingSuggestion]:
+    """For each SKU seen at the provider that no mapping covers: the catalog item it most
+    likely bills as (same SKU, else the name). Reads every subscription's lines."""
+    name = linking.provider_name(runtime, provider)
+    reader = reader or Reader(runtime)
+    ignores = IgnoreSet.load(runtime.store)
+    accounts = [a for a in reader.accounts(name).values()
+                if not ignores.why(name, IgnoreKind.ACCOUNT, a.id)]
+    listed = concurrently(runtime, [partial(reader.subscriptions, name, a.id) for a in accounts])
+    subs = [s for found in listed if not isinstance(found, IdsyncError)
+            for s in found.values() if not s.terminated]
+    lines = concurrently(runtime, [partial(reader.resources, name, s.id) for s in subs])
+    seen = [(resource, sub.commitment_term)
+            for sub, found in zip(subs, lines, strict=True) if not isinstance(found, IdsyncError)
+            for resource in found.values()
+            if not ignores.why_resource(name, sub.account_id, sub.id, resource)]
+    return suggest_mappings(Catalog(reader.catalog()),
+                            MappingTable.of(runtime.store.product_mappings(name)), seen)

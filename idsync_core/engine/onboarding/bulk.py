@@ -1,0 +1,241 @@
+"""Bulk linking: every accepted row of a suggestion file, with the rules of one-by-one linking.
+
+Companies first, then subscriptions, then resources, each through :mod:`idsync_core.engine.
+linking` (every refusal, the below-cost confirmation, the expired agreement are theirs). The
+one-time reconciliation of the linked resources then runs in one pass under the store's
+``sync`` lock, through the exactly-once journal — settling first whatever an interrupted run
+left pending — concurrently per agreement, as a sync does.
+
+A row that fails is reported and the others go on; the rows under it (a failed company's
+subscriptions) are skipped. A row already linked as the file says is unchanged, and a resource
+so linked is reconciled again, which posts nothing when its line is equal: a run killed half
+way and started again completes what the first one left, and a second run of the same file
+links and posts nothing.
+
+``dry_run`` runs the same code on a scratch copy of the store (:meth:`Store.scratch_copy`),
+with postings planned and never made, so it shows every link and posting a real run would make.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from idsync_core.engine import linking
+from idsync_core.engine.onboarding.suggest import Level, Suggestion, concurrently
+from idsync_core.engine.posting import resolve_open
+from idsync_core.engine.reader import Reader
+from idsync_core.engine.runtime import Runtime
+from idsync_core.engine.sync import LinkOutcome, reconcile_link, run_links
+from idsync_core.errors import ConfigurationError, ConfirmationRequired, IdsyncError
+from idsync_core.store import ResourceLink
+
+Progress = Callable[[], None]
+
+
+@dataclass
+class RowOutcome:
+    """What became of one accepted row: linked | unchanged | failed | skipped."""
+
+    row: Suggestion
+    status: str
+    message: str = ""
+    reconciliation: LinkOutcome | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.status == "failed" or (self.reconciliation is not None
+                                           and self.reconciliation.status == "failed")
+
+
+@dataclass
+class BulkResult:
+    outcomes: list[RowOutcome]
+    dry_run: bool
+    settled: int = 0
+    """Postings an earlier, interrupted run left pending, settled first."""
+    ignored_rows: int = 0
+    """Rows of the file that were not accepted (left alone)."""
+    failures: list[RowOutcome] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.failures = [o for o in self.outcomes if o.failed]
+
+    def counts(self) -> dict[str, int]:
+        counted: dict[str, int] = {}
+        for outcome in self.outcomes:
+            counted[outcome.status] = counted.get(outcome.status, 0) + 1
+        return counted
+
+
+def steps(rows: Sequence[Suggestion]) -> int:
+    """How many times ``progress`` is called for these rows (a resource: linked, reconciled)."""
+    return sum(2 if r.level is Level.RESOURCE else 1 for r in rows if r.accepted)
+
+
+def link_accepted(runtime: Runtime, rows: Sequence[Suggestion], *, dry_run: bool = False,
+                  confirmed: bool = False, progress: Progress | None = None) -> BulkResult:
+    """Link every accepted row (see the module docstring); ``confirmed`` answers the below-cost
+    confirmation for every row (``--yes``)."""
+    accepted = [row for row in rows if row.accepted]
+    if not dry_run:
+        result = BulkLinker(runtime, confirmed, progress, plan_only=False).run(accepted)
+        result.ignored_rows = len(rows) - len(accepted)
+        return result
+    with tempfile.TemporaryDirectory(prefix="idsync-dry-run-") as folder:
+        url = f"sqlite:///{Path(folder) / 'scratch.db'}"
+        runtime.store.scratch_copy(url).close()
+        scratch = Runtime(runtime.settings, config_path=runtime.config_path, store_url=url,
+                          today=runtime.today)
+        try:
+            scratch.psa.dry_run.enabled = True  # the last line of defence: nothing is posted
+            result = BulkLinker(scratch, confirmed, progress, plan_only=True).run(accepted)
+        finally:
+            scratch.close()
+    result.ignored_rows = len(rows) - len(accepted)
+    return result
+
+
+class BulkLinker:
+    def __init__(self, runtime: Runtime, confirmed: bool, progress: Progress | None, *,
+                 plan_only: bool) -> None:
+        self.runtime = runtime
+        self.confirmed = confirmed
+        self.progress = progress or (lambda: None)
+        self.plan_only = plan_only
+        self.reader = Reader(runtime)
+
+    def run(self, accepted: list[Suggestion]) -> BulkResult:
+        by_level = {level: [r for r in accepted if r.level is level] for level in Level}
+        self.read_ahead(by_level)
+        store = self.runtime.store
+        with store.lock("sync"):
+            settled = len(resolve_open(self.runtime, self.reader))
+            self.reader.forget_snapshot()
+            outcomes: list[RowOutcome] = []
+            failed_parents: set[tuple[str, str]] = set()
+            for level in (Level.COMPANY, Level.SUBSCRIPTION):
+                for row in by_level[level]:
+                    outcome = self.skip_under_failed(row, failed_parents) or self.link(row)
+                    if outcome.status in ("failed", "skipped"):
+                        failed_parents.add((level.value, row.id))
+                    outcomes.append(outcome)
+                    self.progress()
+            to_reconcile: dict[int, RowOutcome] = {}
+            links: list[ResourceLink] = []
+            for row in by_level[Level.RESOURCE]:
+                skipped = self.skip_under_failed(row, failed_parents)
+                outcome, link = (skipped, None) if skipped else self.link_resource(row)
+                outcomes.append(outcome)
+                self.progress()
+                if link is not None:
+                    to_reconcile[link.id] = outcome
+                    links.append(link)
+                else:
+                    self.progress()  # nothing to reconcile: its second step is done too
+            self.reader.forget_snapshot()  # the new links and their price sources
+            reconciled, _ = run_links(
+                self.runtime, links,
+                lambda reader, link: reconcile_link(self.runtime, reader, link, origin="link",
+                                                    dry_run=self.plan_only),
+                progress=lambda _outcome: self.progress(), reader=self.reader)
+        for result in reconciled:
+            to_reconcile[result.plan.link.id].reconciliation = result
+        if self.plan_only:
+            for outcome in outcomes:
+                outcome.status = "would link" if outcome.status == "linked" else outcome.status
+        return BulkResult(outcomes, self.plan_only, settled)
+
+    def read_ahead(self, by_level: dict[Level, list[Suggestion]]) -> None:
+        """The listings the rows need, read once and concurrently (each connector keeps its
+        budget): the linking functions then find them in the shared reader."""
+        reader, store = self.reader, self.runtime.store
+        calls: dict[tuple[str, ...], Callable[[], object]] = {}
+        for row in by_level[Level.COMPANY]:
+            provider = linking.provider_name(self.runtime, row.provider or None)
+            calls[("companies",)] = reader.companies
+            calls[("accounts", provider)] = partial(reader.accounts, provider)
+        companies = {r.target_id for r in by_level[Level.COMPANY] if r.target_id}
+        for row in by_level[Level.SUBSCRIPTION]:
+            provider = linking.provider_name(self.runtime, row.provider or None)
+            calls[("subscriptions", provider, row.parent_id)] = partial(
+                reader.subscriptions, provider, row.parent_id)
+            link = store.company_link(provider, row.parent_id)
+            if link is not None:
+                companies.add(link.psa_company_id)
+        for company in sorted(companies):
+            calls[("agreements", company)] = partial(reader.agreements, company)
+        for row in by_level[Level.RESOURCE]:
+            provider = linking.provider_name(self.runtime, row.provider or None)
+            calls[("resources", provider, row.parent_id)] = partial(
+                reader.resources, provider, row.parent_id)
+        items = sorted({r.target_id for r in by_level[Level.RESOURCE] if r.target_id})
+        if items:
+            calls[("catalog",)] = partial(reader.catalog_items, items)
+        concurrently(self.runtime, list(calls.values()))  # a failure resurfaces in its rows
+
+    @staticmethod
+    def skip_under_failed(row: Suggestion,
+                          failed: set[tuple[str, str]]) -> RowOutcome | None:
+        parent = {Level.SUBSCRIPTION: "company", Level.RESOURCE: "subscription"}.get(row.level)
+        if parent is not None and (parent, row.parent_id) in failed:
+            what = "account" if parent == "company" else "subscription"
+            return RowOutcome(row, "skipped", f"its {what} {row.parent_id} was not linked (see "
+                                              "its row)")
+        return None
+
+    def link(self, row: Suggestion) -> RowOutcome:
+        """A company or subscription row, through linking.link_company / link_subscription."""
+        store, provider = self.runtime.store, row.provider or None
+        name = linking.provider_name(self.runtime, provider)
+        assert row.target_id is not None  # rows.parse refuses accepted rows without one
+        try:
+            if row.level is Level.COMPANY:
+                existing = store.company_link(name, row.id)
+                if existing is not None and existing.psa_company_id == row.target_id:
+                    return RowOutcome(row, "unchanged", "already linked")
+                company = linking.link_company(self.runtime, provider, row.id, row.target_id,
+                                               reader=self.reader)
+                return RowOutcome(row, "linked", f"to PSA company {company.psa_company_id} "
+                                                 f"({company.psa_company_name})")
+            sub = store.subscription_link(name, row.id)
+            if sub is not None and sub.agreement_id == row.target_id:
+                return RowOutcome(row, "unchanged", "already linked")
+            sub = linking.link_subscription(self.runtime, provider, row.id, row.target_id,
+                                            reader=self.reader, account_id=row.parent_id)
+            return RowOutcome(row, "linked", f"to agreement {sub.agreement_id} "
+                                             f"({sub.agreement_name})")
+        except ConfigurationError:
+            raise  # refused credentials: nothing else would work either
+        except IdsyncError as exc:
+            return RowOutcome(row, "failed", _message(exc))
+
+    def link_resource(self, row: Suggestion) -> tuple[RowOutcome, ResourceLink | None]:
+        provider = row.provider or None
+        name = linking.provider_name(self.runtime, provider)
+        assert row.target_id is not None
+        existing = self.runtime.store.resource_link(name, row.id)
+        if existing is not None and existing.catalog_item_id == row.target_id:
+            return RowOutcome(row, "unchanged", "already linked"), existing
+        try:
+            outcome = linking.link_resource(
+                self.runtime, provider, row.id, row.target_id, price=row.price,
+                confirmed=self.confirmed, reader=self.reader, subscription_id=row.parent_id,
+                reconcile_now=False)
+        except ConfigurationError:
+            raise
+        except ConfirmationRequired as exc:
+            return RowOutcome(row, "failed", _message(exc) + " (run with --yes to confirm)"), None
+        except IdsyncError as exc:
+            return RowOutcome(row, "failed", _message(exc)), None
+        link = outcome.plan.link
+        return RowOutcome(row, "linked", f"to catalog item {link.catalog_item_id} "
+                                         f"({link.catalog_item_name}) on agreement "
+                                         f"{link.agreement_id}"), link
+
+
+def _message(exc: IdsyncError) -> str:
+    return exc.message + (f" ({exc.hint})" if exc.hint else "")
