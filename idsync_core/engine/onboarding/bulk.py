@@ -81,8 +81,10 @@ def link_accepted(runtime: Runtime, rows: Sequence[Suggestion], *, dry_run: bool
     """Link every accepted row (see the module docstring); ``confirmed`` answers the below-cost
     confirmation for every row (``--yes``)."""
     accepted = [row for row in rows if row.accepted]
+    held_back = [row for row in rows if not row.accepted]
     if not dry_run:
-        result = BulkLinker(runtime, confirmed, progress, plan_only=False).run(accepted)
+        result = BulkLinker(runtime, confirmed, progress, plan_only=False).run(accepted,
+                                                                               held_back)
         result.ignored_rows = len(rows) - len(accepted)
         return result
     with tempfile.TemporaryDirectory(prefix="idsync-dry-run-") as folder:
@@ -92,7 +94,8 @@ def link_accepted(runtime: Runtime, rows: Sequence[Suggestion], *, dry_run: bool
                           today=runtime.today)
         try:
             scratch.psa.dry_run.enabled = True  # the last line of defence: nothing is posted
-            result = BulkLinker(scratch, confirmed, progress, plan_only=True).run(accepted)
+            result = BulkLinker(scratch, confirmed, progress, plan_only=True).run(accepted,
+                                                                                  held_back)
         finally:
             scratch.close()
     result.ignored_rows = len(rows) - len(accepted)
@@ -108,7 +111,9 @@ class BulkLinker:
         self.plan_only = plan_only
         self.reader = Reader(runtime)
 
-    def run(self, accepted: list[Suggestion]) -> BulkResult:
+    def run(self, accepted: list[Suggestion], held_back: list[Suggestion]) -> BulkResult:
+        """``held_back``: the file's rows a person left unaccepted; what is under them is
+        skipped unless they are linked already."""
         by_level = {level: [r for r in accepted if r.level is level] for level in Level}
         self.read_ahead(by_level)
         store = self.runtime.store
@@ -116,7 +121,7 @@ class BulkLinker:
             settled = len(resolve_open(self.runtime, self.reader))
             self.reader.forget_snapshot()
             outcomes: list[RowOutcome] = []
-            failed_parents: set[tuple[str, str]] = set()
+            failed_parents = self.unlinked_parents(held_back)
             for level in (Level.COMPANY, Level.SUBSCRIPTION):
                 for row in by_level[level]:
                     outcome = self.skip_under_failed(row, failed_parents) or self.link(row)
@@ -148,6 +153,18 @@ class BulkLinker:
             for outcome in outcomes:
                 outcome.status = "would link" if outcome.status == "linked" else outcome.status
         return BulkResult(outcomes, self.plan_only, settled)
+
+    def unlinked_parents(self, held_back: list[Suggestion]) -> set[tuple[str, str]]:
+        """The companies and subscriptions held back in the file and not linked already."""
+        store = self.runtime.store
+        linked = {(Level.COMPANY.value, link.provider, link.account_id)
+                  for link in store.active_company_links()}
+        linked |= {(Level.SUBSCRIPTION.value, link.provider, link.subscription_id)
+                   for link in store.active_subscription_links()}
+        return {(row.level.value, row.id) for row in held_back
+                if row.level is not Level.RESOURCE and (
+                    row.level.value, linking.provider_name(self.runtime, row.provider or None),
+                    row.id) not in linked}
 
     def read_ahead(self, by_level: dict[Level, list[Suggestion]]) -> None:
         """The listings the rows need, read once and concurrently (each connector keeps its
@@ -183,7 +200,7 @@ class BulkLinker:
         parent = {Level.SUBSCRIPTION: "company", Level.RESOURCE: "subscription"}.get(row.level)
         if parent is not None and (parent, row.parent_id) in failed:
             what = "account" if parent == "company" else "subscription"
-            return RowOutcome(row, "skipped", f"its {what} {row.parent_id} was not linked (see "
+            return RowOutcome(row, "skipped", f"its {what} {row.parent_id} is not linked (see "
                                               "its row)")
         return None
 
