@@ -18,14 +18,17 @@ with postings planned and never made, so it shows every link and posting a real 
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
 from idsync_core.engine import linking
-from idsync_core.engine.onboarding.suggest import Level, Suggestion, concurrently
+from idsync_core.engine.dates import decrease_date
+from idsync_core.engine.onboarding.suggest import Level, Suggestion
 from idsync_core.engine.posting import resolve_open
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
@@ -115,11 +118,17 @@ class BulkLinker:
         """``held_back``: the file's rows a person left unaccepted; what is under them is
         skipped unless they are linked already."""
         by_level = {level: [r for r in accepted if r.level is level] for level in Level}
-        self.read_ahead(by_level)
         store = self.runtime.store
-        with store.lock("sync"):
+        workers = self.runtime.settings.sync.concurrency
+        with store.lock("sync"), \
+                ThreadPoolExecutor(workers, thread_name_prefix="idsync-provider") as provider, \
+                ThreadPoolExecutor(workers, thread_name_prefix="idsync-psa") as psa:
+            # Reads go on in the background, each side at its API's pace, while rows are
+            # linked: a row waits only for what it needs (the reader loads each thing once).
+            self.read_ahead(by_level, provider, psa)
             settled = len(resolve_open(self.runtime, self.reader))
             self.reader.forget_snapshot()
+            self.linked = self.active_links()
             outcomes: list[RowOutcome] = []
             failed_parents = self.unlinked_parents(held_back)
             for level in (Level.COMPANY, Level.SUBSCRIPTION):
@@ -147,6 +156,8 @@ class BulkLinker:
                 lambda reader, link: reconcile_link(self.runtime, reader, link, origin="link",
                                                     dry_run=self.plan_only),
                 progress=lambda _outcome: self.progress(), reader=self.reader)
+            provider.shutdown(cancel_futures=True)
+            psa.shutdown(cancel_futures=True)
         for result in reconciled:
             to_reconcile[result.plan.link.id].reconciliation = result
         if self.plan_only:
@@ -154,45 +165,78 @@ class BulkLinker:
                 outcome.status = "would link" if outcome.status == "linked" else outcome.status
         return BulkResult(outcomes, self.plan_only, settled)
 
+    def active_links(self) -> dict[tuple[str, str, str], str]:
+        """(level, provider, id) → the PSA id it is linked to, read once for the run."""
+        store = self.runtime.store
+        linked = {(Level.COMPANY.value, c.provider, c.account_id): c.psa_company_id
+                  for c in store.active_company_links()}
+        linked.update(((Level.SUBSCRIPTION.value, s.provider, s.subscription_id), s.agreement_id)
+                      for s in store.active_subscription_links())
+        linked.update(((Level.RESOURCE.value, r.provider, r.resource_id), r.catalog_item_id)
+                      for r in store.active_resource_links())
+        return linked
+
     def unlinked_parents(self, held_back: list[Suggestion]) -> set[tuple[str, str]]:
         """The companies and subscriptions held back in the file and not linked already."""
-        store = self.runtime.store
-        linked = {(Level.COMPANY.value, link.provider, link.account_id)
-                  for link in store.active_company_links()}
-        linked |= {(Level.SUBSCRIPTION.value, link.provider, link.subscription_id)
-                   for link in store.active_subscription_links()}
         return {(row.level.value, row.id) for row in held_back
                 if row.level is not Level.RESOURCE and (
                     row.level.value, linking.provider_name(self.runtime, row.provider or None),
-                    row.id) not in linked}
+                    row.id) not in self.linked}
 
-    def read_ahead(self, by_level: dict[Level, list[Suggestion]]) -> None:
-        """The listings the rows need, read once and concurrently (each connector keeps its
-        budget): the linking functions then find them in the shared reader."""
-        reader, store = self.reader, self.runtime.store
-        calls: dict[tuple[str, ...], Callable[[], object]] = {}
+    def read_ahead(self, by_level: dict[Level, list[Suggestion]], provider_pool: Executor,
+                   psa_pool: Executor) -> None:
+        """Start every read the rows need, each side in its own threads (each connector keeps
+        its API's budget): the accounts, companies, subscriptions, agreements, resources and
+        catalog items the linking functions look up, and the lines of every agreement the
+        reconciliation plans from (today and the day a decrease would start). A failed read
+        resurfaces in its rows, where it is read again."""
+        reader, store, rt = self.reader, self.runtime.store, self.runtime
+        name = partial(linking.provider_name, rt)
+        companies: dict[str, str] = {}  # account id → PSA company id
         for row in by_level[Level.COMPANY]:
-            provider = linking.provider_name(self.runtime, row.provider or None)
-            calls[("companies",)] = reader.companies
-            calls[("accounts", provider)] = partial(reader.accounts, provider)
-        companies = {r.target_id for r in by_level[Level.COMPANY] if r.target_id}
+            if row.target_id:
+                companies[row.id] = row.target_id
+        agreements: dict[str, str] = {}  # agreement id → PSA company id
         for row in by_level[Level.SUBSCRIPTION]:
-            provider = linking.provider_name(self.runtime, row.provider or None)
-            calls[("subscriptions", provider, row.parent_id)] = partial(
-                reader.subscriptions, provider, row.parent_id)
-            link = store.company_link(provider, row.parent_id)
-            if link is not None:
-                companies.add(link.psa_company_id)
-        for company in sorted(companies):
-            calls[("agreements", company)] = partial(reader.agreements, company)
+            company = companies.get(row.parent_id) or getattr(
+                store.company_link(name(row.provider or None), row.parent_id),
+                "psa_company_id", None)
+            if company and row.target_id:
+                agreements[row.target_id] = company
         for row in by_level[Level.RESOURCE]:
-            provider = linking.provider_name(self.runtime, row.provider or None)
-            calls[("resources", provider, row.parent_id)] = partial(
-                reader.resources, provider, row.parent_id)
+            sub = store.subscription_link(name(row.provider or None), row.parent_id)
+            parent = store.company_link_by_id(sub.company_link_id) if sub else None
+            if sub is not None and parent is not None:
+                agreements[sub.agreement_id] = parent.psa_company_id
+        psa_reads: list[Callable[[], object]] = []
+        if by_level[Level.COMPANY]:
+            psa_reads.append(reader.companies)
+        psa_reads += [partial(reader.agreements, c) for c in sorted(set(agreements.values()))]
         items = sorted({r.target_id for r in by_level[Level.RESOURCE] if r.target_id})
         if items:
-            calls[("catalog",)] = partial(reader.catalog_items, items)
-        concurrently(self.runtime, list(calls.values()))  # a failure resurfaces in its rows
+            psa_reads.append(partial(reader.catalog_items, items))
+        psa_reads += [partial(self.warm_lines, company, agreement)
+                      for agreement, company in agreements.items()]
+        provider_reads: dict[tuple[str, ...], Callable[[], object]] = {}
+        for row in by_level[Level.COMPANY]:
+            provider_reads[("accounts", name(row.provider or None))] = partial(
+                reader.accounts, name(row.provider or None))
+        for level, reads in ((Level.SUBSCRIPTION, reader.subscriptions),
+                             (Level.RESOURCE, reader.resources)):
+            for row in by_level[level]:
+                provider_reads[(level.value, row.parent_id)] = partial(
+                    reads, name(row.provider or None), row.parent_id)
+        for call in provider_reads.values():
+            provider_pool.submit(quietly, call)
+        for call in psa_reads:
+            psa_pool.submit(quietly, call)
+
+    def warm_lines(self, company_id: str, agreement_id: str) -> None:
+        agreement = self.reader.agreement(company_id, agreement_id)
+        today = self.runtime.today
+        self.reader.lines(agreement_id, today)
+        self.reader.lines(agreement_id, decrease_date(
+            agreement, today, self.runtime.settings.sync.decrease_effective))
 
     @staticmethod
     def skip_under_failed(row: Suggestion,
@@ -206,21 +250,17 @@ class BulkLinker:
 
     def link(self, row: Suggestion) -> RowOutcome:
         """A company or subscription row, through linking.link_company / link_subscription."""
-        store, provider = self.runtime.store, row.provider or None
+        provider = row.provider or None
         name = linking.provider_name(self.runtime, provider)
         assert row.target_id is not None  # rows.parse refuses accepted rows without one
         try:
+            if self.linked.get((row.level.value, name, row.id)) == row.target_id:
+                return RowOutcome(row, "unchanged", "already linked")
             if row.level is Level.COMPANY:
-                existing = store.company_link(name, row.id)
-                if existing is not None and existing.psa_company_id == row.target_id:
-                    return RowOutcome(row, "unchanged", "already linked")
                 company = linking.link_company(self.runtime, provider, row.id, row.target_id,
                                                reader=self.reader)
                 return RowOutcome(row, "linked", f"to PSA company {company.psa_company_id} "
                                                  f"({company.psa_company_name})")
-            sub = store.subscription_link(name, row.id)
-            if sub is not None and sub.agreement_id == row.target_id:
-                return RowOutcome(row, "unchanged", "already linked")
             sub = linking.link_subscription(self.runtime, provider, row.id, row.target_id,
                                             reader=self.reader, account_id=row.parent_id)
             return RowOutcome(row, "linked", f"to agreement {sub.agreement_id} "
@@ -234,9 +274,10 @@ class BulkLinker:
         provider = row.provider or None
         name = linking.provider_name(self.runtime, provider)
         assert row.target_id is not None
-        existing = self.runtime.store.resource_link(name, row.id)
-        if existing is not None and existing.catalog_item_id == row.target_id:
-            return RowOutcome(row, "unchanged", "already linked"), existing
+        if self.linked.get((row.level.value, name, row.id)) == row.target_id:
+            existing = self.runtime.store.resource_link(name, row.id)
+            if existing is not None:
+                return RowOutcome(row, "unchanged", "already linked"), existing
         try:
             outcome = linking.link_resource(
                 self.runtime, provider, row.id, row.target_id, price=row.price,
@@ -252,6 +293,12 @@ class BulkLinker:
         return RowOutcome(row, "linked", f"to catalog item {link.catalog_item_id} "
                                          f"({link.catalog_item_name}) on agreement "
                                          f"{link.agreement_id}"), link
+
+
+def quietly(call: Callable[[], object]) -> None:
+    """A read ahead: its failure is met again, and reported, by the row that needs it."""
+    with contextlib.suppress(IdsyncError):
+        call()
 
 
 def _message(exc: IdsyncError) -> str:
