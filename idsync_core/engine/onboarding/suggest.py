@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from idsync_core.engine import linking
 from idsync_core.engine.onboarding.ignores import IgnoreKind, IgnoreSet
@@ -239,6 +239,12 @@ class Suggester:
         self.result = Suggestions(self.provider, [])
 
     def run(self) -> Suggestions:
+        lists: list[Callable[[], object]] = [partial(self.reader.accounts, self.provider),
+                                             self.reader.companies, self.reader.catalog]
+        first = concurrently(self.runtime, lists)
+        for read in first:
+            if isinstance(read, IdsyncError):
+                raise read  # without both sides' lists there is nothing to suggest from
         accounts = list(self.reader.accounts(self.provider).values())
         companies = self.reader.companies()
         self.catalog = Catalog(self.reader.catalog())
@@ -269,11 +275,19 @@ class Suggester:
         listed = concurrently(self.runtime, [partial(self.subscriptions_of, a.id)
                                              for a in under])
         company_ids = sorted({company_of[a.id][0] for a in under})
-        agreements = dict(zip(company_ids, concurrently(self.runtime, [
-            partial(self.agreements_of, c) for c in company_ids]), strict=True))
+        # The agreements and the lines of every subscription that may be suggested, in one
+        # concurrent pass: the provider's throttled detail reads start at once.
+        candidates = [s for subs in listed if not isinstance(subs, IdsyncError) for s in subs
+                      if not s.terminated
+                      and not self.ignores.why(self.provider, IgnoreKind.SUBSCRIPTION, s.id)]
+        calls: list[Callable[[], list[Any]]] = [partial(self.agreements_of, c)
+                                                for c in company_ids]
+        calls += [partial(self.resources_of, s.id) for s in candidates]
+        read = concurrently(self.runtime, calls)
+        agreements = dict(zip(company_ids, read[:len(company_ids)], strict=True))
+        resources = dict(zip([s.id for s in candidates], read[len(company_ids):], strict=True))
 
         per_account: dict[str, list[tuple[Subscription, Suggestion | None, str | None]]] = {}
-        to_read: list[Subscription] = []
         for account, subs in zip(under, listed, strict=True):
             company_id, company_name = company_of[account.id]
             found = agreements[company_id]
@@ -294,16 +308,10 @@ class Suggester:
                 link = self.sub_links.get(sub.id)
                 if link is not None:
                     entries.append((sub, None, link.agreement_id))
-                    to_read.append(sub)
                     continue
                 row = Suggestion(Level.SUBSCRIPTION, self.provider, sub.id, sub.name, account.id)
                 suggest_agreement(row, sub, eligible, company_name)
                 entries.append((sub, row, row.target_id if row.accepted else None))
-                if row.accepted:
-                    to_read.append(sub)
-
-        resources = dict(zip([s.id for s in to_read], concurrently(self.runtime, [
-            partial(self.resources_of, s.id) for s in to_read]), strict=True))
 
         for account in accounts:
             if account.id in ignored:
