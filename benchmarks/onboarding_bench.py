@@ -164,16 +164,14 @@ class OnboardingBench(bench.Bench):
         moved = set(rng.sample(range(world.PRODUCTS), round(world.PRODUCTS * PART_NUMBER_RATE)))
         if self.psa == "connectwise":
             seed = world.connectwise_seed(psa_tenant)
-            for p, item in enumerate(seed["catalog"]):
-                if p in moved:
-                    item["manufacturerPartNumber"], item["identifier"] = (
-                        item["identifier"], f"MSP-{p:03d}")
-            return seed
-        seed = world.autotask_seed(psa_tenant)
-        for p, service in enumerate(seed["services"]):
-            if p in moved:
-                service["manufacturerServiceProviderProductNumber"], service["sku"] = (
-                    service["sku"], f"MSP-{p:03d}")
+            items, code, part = seed["catalog"], "identifier", "manufacturerPartNumber"
+        else:
+            seed = world.autotask_seed(psa_tenant)
+            items, code, part = (seed["services"], "sku",
+                                 "manufacturerServiceProviderProductNumber")
+        for p, item in enumerate(items):
+            if p in moved:  # the MSP's own code in front, the distributor's SKU behind
+                item[part], item[code] = item[code], f"MSP-{p:03d}"
         return seed
 
     def link(self) -> None:

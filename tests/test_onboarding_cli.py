@@ -101,15 +101,22 @@ def test_edit_the_file_link_it_then_a_rerun_posts_nothing(idsync: Any, tenant: W
     assert len(tenant.psa()["postings"]) == postings
 
 
-def test_a_failing_row_is_reported_and_the_others_go_on(idsync: Any, tenant: World,
-                                                        tmp_path: Path) -> None:
-    path = tmp_path / "onboarding.json"
+def edited_suggestions(idsync: Any, folder: Path, row_id: str, **changes: str) -> Path:
+    """``idsync suggest --out`` a JSON file, with one row edited as a reviewer would."""
+    path = folder / "onboarding.json"
     assert idsync("suggest", "--out", str(path)).exit_code == 0
     document = json.loads(path.read_text())
     for row in document["rows"]:
-        if row["id"] == "S-1:CFQ7TTC0LH16":
-            row["target_id"] = "814"  # the reviewer picked the retired product
+        if row["id"] == row_id:
+            row.update(changes)
     path.write_text(json.dumps(document))
+    return path
+
+
+def test_a_failing_row_is_reported_and_the_others_go_on(idsync: Any, tenant: World,
+                                                        tmp_path: Path) -> None:
+    # the reviewer picked the retired product
+    path = edited_suggestions(idsync, tmp_path, "S-1:CFQ7TTC0LH16", target_id="814")
     result = idsync("link", "--accept", str(path), "--json")
     assert result.exit_code == 7
     statuses = {r["id"]: (r["status"], r["message"]) for r in result.json()["rows"]}
@@ -122,13 +129,8 @@ def test_a_failing_row_is_reported_and_the_others_go_on(idsync: Any, tenant: Wor
 
 def test_a_custom_cost_below_the_psa_cost_needs_yes(idsync: Any, tenant: World,
                                                     tmp_path: Path) -> None:
-    path = tmp_path / "onboarding.json"
-    assert idsync("suggest", "--out", str(path)).exit_code == 0
-    document = json.loads(path.read_text())
-    for row in document["rows"]:
-        if row["id"] == "S-1:CFQ7TTC0LH16":
-            row.update(price_source="custom", price="4.00", cost="3.00")  # catalog cost 4.00
-    path.write_text(json.dumps(document))
+    path = edited_suggestions(idsync, tmp_path, "S-1:CFQ7TTC0LH16", price_source="custom",
+                              price="4.00", cost="3.00")  # the catalog cost is 4.00
     refused = idsync("link", "--accept", str(path), "--json")
     assert refused.exit_code == 7
     [row] = [r for r in refused.json()["rows"] if r["id"] == "S-1:CFQ7TTC0LH16"]
