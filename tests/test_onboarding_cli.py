@@ -213,3 +213,35 @@ def test_a_product_mapping_decides_for_every_customer(idsync: Any, tenant: World
     audit = [e.action for e in __import__("idsync_core.store", fromlist=["Store"]).Store(
         tenant.db_url).audit_entries()]
     assert audit.count("mapping.set") == 1 and "mapping.remove" in audit
+
+
+@pytest.mark.e2e
+def test_on_a_terminal_it_asks_first_and_shows_progress(tenant: World, tmp_path: Path) -> None:
+    import os
+    import sys
+
+    import pexpect
+
+    env = {**os.environ, **tenant.env(), "PYTHONPATH": str(Path(__file__).parent / "fakes"),
+           "COLUMNS": "120", "TERM": "xterm"}
+
+    def spawn(*args: str) -> pexpect.spawn:
+        return pexpect.spawn(sys.executable, ["-m", "idsync_core", *args], env=env,
+                             encoding="utf-8", timeout=30, dimensions=(50, 120))
+
+    path = tmp_path / "onboarding.csv"
+    suggested = spawn("suggest", "--out", str(path))
+    suggested.expect(pexpect.EOF)
+    child = spawn("link", "--accept", str(path))
+    child.expect(r"3 company\(s\), 2 subscription\(s\), 3 resource\(s\) accepted")
+    child.expect(r"Link them and post")
+    child.sendline("n")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 5 and tenant.psa()["postings"] == []
+    child = spawn("link", "--accept", str(path), "--yes")
+    child.expect("linking")  # the progress bar, on the terminal's stderr
+    child.expect(r"linked \d+")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0 and tenant.quantity("871", "812") == "8"
