@@ -252,7 +252,9 @@ def main() -> None:
                     suggestions = Path(folder) / "suggestions.json"
                     print(f"[{psa} {size}] suggest…", file=sys.stderr)
                     suggested = b.measure("suggest", ("suggest", "--out", str(suggestions)))
-                    rows = json.loads(suggestions.read_text())["rows"]
+                    document = json.loads(suggestions.read_text())
+                    rows = document["rows"]
+                    suggested["unreadable"] = document["unreadable"]
                     scores = [asdict(s) | {"precision": s.precision, "recall": s.recall}
                               for s in b.score(rows)]
                     print(f"[{psa} {size}] link --accept…", file=sys.stderr)
