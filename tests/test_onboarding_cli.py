@@ -113,8 +113,13 @@ def edited_suggestions(idsync: Any, folder: Path, row_id: str, **changes: str) -
     return path
 
 
+@pytest.mark.parametrize("batch", [500, 1])
 def test_a_failing_row_is_reported_and_the_others_go_on(idsync: Any, tenant: World,
-                                                        tmp_path: Path) -> None:
+                                                        tmp_path: Path, batch: int,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from idsync_core.engine.onboarding import bulk
+
+    monkeypatch.setattr(bulk, "BATCH", batch)  # 1: each link reconciled in a pass of its own
     # the reviewer picked the retired product
     path = edited_suggestions(idsync, tmp_path, "S-1:CFQ7TTC0LH16", target_id="814")
     result = idsync("link", "--accept", str(path), "--json")

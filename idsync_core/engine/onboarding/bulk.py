@@ -2,9 +2,10 @@
 
 Companies first, then subscriptions, then resources, each through :mod:`idsync_core.engine.
 linking` (every refusal, the below-cost confirmation, the expired agreement are theirs). The
-one-time reconciliation of the linked resources then runs in one pass under the store's
-``sync`` lock, through the exactly-once journal — settling first whatever an interrupted run
-left pending — concurrently per agreement, as a sync does.
+one-time reconciliation of the linked resources runs under the store's ``sync`` lock, through
+the exactly-once journal — settling first whatever an interrupted run left pending — in passes
+of :data:`BATCH` links while the next ones are being linked, each concurrently per agreement, as
+a sync does.
 
 A row that fails is reported and the others go on; the rows under it (a failed company's
 subscriptions) are skipped. A row already linked as the file says is unchanged, and a resource
@@ -21,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import tempfile
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -37,6 +38,9 @@ from idsync_core.errors import ConfigurationError, ConfirmationRequired, IdsyncE
 from idsync_core.store import ResourceLink
 
 Progress = Callable[[], None]
+BATCH = 500
+"""New links reconciled per pass, while the next ones are linked: the PSA posts from early on
+instead of waiting for every row to be linked."""
 
 
 @dataclass
@@ -139,23 +143,25 @@ class BulkLinker:
                     outcomes.append(outcome)
                     self.progress()
             to_reconcile: dict[int, RowOutcome] = {}
-            links: list[ResourceLink] = []
-            for row in by_level[Level.RESOURCE]:
-                skipped = self.skip_under_failed(row, failed_parents)
-                outcome, link = (skipped, None) if skipped else self.link_resource(row)
-                outcomes.append(outcome)
-                self.progress()
-                if link is not None:
+            batches: list[Future[list[LinkOutcome]]] = []
+            batch: list[ResourceLink] = []
+            with ThreadPoolExecutor(1, thread_name_prefix="idsync-reconcile") as reconciler:
+                for row in by_level[Level.RESOURCE]:
+                    skipped = self.skip_under_failed(row, failed_parents)
+                    outcome, link = (skipped, None) if skipped else self.link_resource(row)
+                    outcomes.append(outcome)
+                    self.progress()
+                    if link is None:
+                        self.progress()  # nothing to reconcile: its second step is done too
+                        continue
                     to_reconcile[link.id] = outcome
-                    links.append(link)
-                else:
-                    self.progress()  # nothing to reconcile: its second step is done too
-            self.reader.forget_snapshot()  # the new links and their price sources
-            reconciled, _ = run_links(
-                self.runtime, links,
-                lambda reader, link: reconcile_link(self.runtime, reader, link, origin="link",
-                                                    dry_run=self.plan_only),
-                progress=lambda _outcome: self.progress(), reader=self.reader)
+                    batch.append(link)
+                    if len(batch) >= BATCH:
+                        batches.append(self.start_reconciling(reconciler, batch))
+                        batch = []
+                if batch:
+                    batches.append(self.start_reconciling(reconciler, batch))
+                reconciled = [result for done in batches for result in done.result()]
             provider.shutdown(cancel_futures=True)
             psa.shutdown(cancel_futures=True)
         for result in reconciled:
@@ -164,6 +170,22 @@ class BulkLinker:
             for outcome in outcomes:
                 outcome.status = "would link" if outcome.status == "linked" else outcome.status
         return BulkResult(outcomes, self.plan_only, settled)
+
+    def start_reconciling(self, reconciler: Executor,
+                          links: list[ResourceLink]) -> Future[list[LinkOutcome]]:
+        """Reconcile a batch of new links while the next batch is being linked.
+
+        The store's view is read again first, so the batch's links and the price sources
+        they were given are in it; batches run one after the other, each concurrently per
+        agreement (:func:`run_links`), so no line is planned twice at once.
+        """
+        self.reader.forget_snapshot()
+        _ = self.reader.snapshot
+        return reconciler.submit(lambda: run_links(
+            self.runtime, links,
+            lambda reader, link: reconcile_link(self.runtime, reader, link, origin="link",
+                                                dry_run=self.plan_only),
+            progress=lambda _outcome: self.progress(), reader=self.reader)[0])
 
     def active_links(self) -> dict[tuple[str, str, str], str]:
         """(level, provider, id) → the PSA id it is linked to, read once for the run."""
