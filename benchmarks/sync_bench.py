@@ -244,9 +244,14 @@ def bound_seconds(psa: str, calls: Calls, at_log: list[str] | None, *, scale: fl
 
 # -- processes --------------------------------------------------------------------------------
 
-def run_sync(config: Path, out: Path) -> tuple[float, int, dict[str, Any], float, float, float]:
-    """Run the CLI; return wall seconds, exit code, its JSON, peak RSS (wait4), peak RSS
-    (polled) and the CPU seconds (user + system) it used."""
+SYNC_ARGS = ("sync", "--yes", "--json")
+
+
+def run_sync(config: Path, out: Path, args: tuple[str, ...] = SYNC_ARGS,
+             ) -> tuple[float, int, dict[str, Any], float, float, float]:
+    """Run the CLI (``idsync sync --yes --json`` unless told otherwise); return wall seconds,
+    exit code, its JSON, peak RSS (wait4), peak RSS (polled) and the CPU seconds (user +
+    system) it used."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("IDSYNC_")}
     env.update(IDSYNC_CONFIG=str(config), IDSYNC_TODAY=world.TODAY.isoformat())
     if CORE_PATH:  # a scratch copy of idsync_core to measure a change of the engine
@@ -255,7 +260,7 @@ def run_sync(config: Path, out: Path) -> tuple[float, int, dict[str, Any], float
     polled = [0]
     started = time.perf_counter()
     with out.open("wb") as stdout, (out.with_suffix(".err")).open("wb") as stderr:
-        proc = subprocess.Popen([sys.executable, "-m", "idsync_core", "sync", "--yes", "--json"],
+        proc = subprocess.Popen([sys.executable, "-m", "idsync_core", *args],
                                 stdout=stdout, stderr=stderr, env=env, cwd=config.parent)
         done = threading.Event()
 
@@ -299,14 +304,14 @@ class Bench:
         self.folder = folder
         self.tenant = world.build(size, change_rate=change_rate)
         t0 = time.perf_counter()
-        self.odin = create_marketplace_simulator(world.odin_seed(self.tenant))
+        self.odin = create_marketplace_simulator(self.provider_seed())
         self.odin.world.detail_throttle.window = INGRAM_DETAIL_WINDOW / scale
         self.odin.controls.latency_ms = round(latency_ms / scale)
         if psa == "connectwise":
-            self.psa_sim: Any = cw_simulator(world.connectwise_seed(self.tenant))
+            self.psa_sim: Any = cw_simulator(self.psa_seed())
             self.psa_sim.controls.rate_window = CW_WINDOW / scale
         else:
-            self.psa_sim = autotask_simulator(world.autotask_seed(self.tenant))
+            self.psa_sim = autotask_simulator(self.psa_seed())
             threshold = self.psa_sim.api.threshold
             if (60 / scale) != int(60 / scale):
                 raise SystemExit("--time-scale must divide 60 for Autotask (its timeframe is "
@@ -334,6 +339,13 @@ class Bench:
         t0 = time.perf_counter()
         self.link()
         self.link_seconds = time.perf_counter() - t0
+
+    def provider_seed(self) -> dict[str, Any]:
+        return world.odin_seed(self.tenant)
+
+    def psa_seed(self) -> dict[str, Any]:
+        return (world.connectwise_seed(self.tenant) if self.psa == "connectwise"
+                else world.autotask_seed(self.tenant))
 
     def link(self) -> None:
         """Company, subscription and resource links straight into the store (no API calls)."""

@@ -35,6 +35,29 @@ Money = Annotated[Decimal, BeforeValidator(_to_decimal)]
 Quantity = Annotated[Decimal, BeforeValidator(_to_decimal)]
 
 
+_TERM = re.compile(r"p?(\d+)\s*-?\s*(d|day|days|m|mo|month|months|y|yr|year|years)", re.I)
+_TERM_ALIASES = {"monthly": "1m", "month": "1m", "annual": "1y", "annually": "1y",
+                 "yearly": "1y", "year": "1y", "daily": "1d"}
+
+
+def normalize_term(text: str | None) -> str | None:
+    """A commitment or billing term in one canonical form: a count and ``d``/``m``/``y``.
+
+    ``1y``, ``P1Y``, ``1 year``, ``12 months``, ``annual``, ``monthly`` → ``1y``, ``12m``, ...
+    (12 months stays ``12m``: the provider said months). None when the text is no term, so a
+    caller can refuse it rather than guess.
+    """
+    if text is None:
+        return None
+    cleaned = text.strip().lower()
+    if cleaned in _TERM_ALIASES:
+        return _TERM_ALIASES[cleaned]
+    match = _TERM.fullmatch(cleaned)
+    if match is None or int(match.group(1)) == 0:
+        return None
+    return f"{int(match.group(1))}{match.group(2)[0]}"
+
+
 class DomainModel(BaseModel):
     """Base for all domain models: unknown fields are kept, numeric ids become strings."""
 
@@ -65,6 +88,10 @@ class Company(DomainModel):
     id: str
     name: str
     identifier: str | None = None
+    custom_fields: dict[str, str] = Field(default_factory=dict)
+    """Custom fields (ConnectWise) / user-defined fields (Autotask) by name. Onboarding reads
+    the one named in ``[onboarding] account_id_fields``: a provider account id recorded on the
+    PSA side."""
 
 
 class Agreement(DomainModel):
@@ -77,6 +104,9 @@ class Agreement(DomainModel):
     start_date: date | None = None
     end_date: date | None = None
     billing_cycle: BillingCycle = BillingCycle.UNKNOWN
+    recurring: bool | None = None
+    """True/False where the PSA tells recurring-service contracts from other kinds (Autotask
+    ``contractType`` 7); None where it does not. Onboarding suggests only recurring ones."""
 
     def is_expired(self, today: date) -> bool:
         """Expired means: not active any more, or its end date is in the past."""
@@ -138,6 +168,17 @@ class CatalogItem(DomainModel):
     price: Money | None = None
     cost: Money | None = None
     active: bool = True
+    manufacturer_part_number: str | None = None
+    """The maker's part number (ConnectWise ``manufacturerPartNumber``, Autotask
+    ``manufacturerServiceProviderProductNumber``): where a PSA keeps the distributor's SKU when
+    its own identifier is an internal code."""
+    vendor_sku: str | None = None
+    """The vendor's SKU where the PSA has a field for it (ConnectWise ``vendorSku``)."""
+
+    def skus(self) -> list[str]:
+        """Every code under which this item may carry a provider SKU."""
+        return [code for code in (self.identifier, self.manufacturer_part_number,
+                                  self.vendor_sku) if code]
 
 
 class ProviderAccount(DomainModel):
@@ -145,6 +186,9 @@ class ProviderAccount(DomainModel):
 
     id: str
     name: str
+    external_id: str | None = None
+    """An id the reseller recorded at the provider for this customer (Ingram ``externalId``),
+    e.g. its PSA company id or identifier."""
 
 
 class SubscriptionStatus(enum.StrEnum):
@@ -161,6 +205,16 @@ class Subscription(DomainModel):
     account_id: str
     name: str
     status: SubscriptionStatus = SubscriptionStatus.ACTIVE
+    commitment_term: str | None = None
+    """The commitment term where the provider gives it (Ingram ``subscriptionPeriod``), in
+    :func:`normalize_term`'s form (``1m``, ``1y``)."""
+    billing_term: str | None = None
+    """How often it is billed where the provider says (Ingram ``billingPeriod``), same form."""
+
+    @field_validator("commitment_term", "billing_term")
+    @classmethod
+    def _canonical_term(cls, value: str | None) -> str | None:
+        return normalize_term(value) if value is not None else None
 
     @property
     def terminated(self) -> bool:

@@ -104,6 +104,17 @@ class SyncSettings(BaseModel):
     )
 
 
+class OnboardingSettings(BaseModel):
+    """What ``idsync suggest`` may read besides names."""
+
+    model_config = ConfigDict(extra="forbid")
+    account_id_fields: dict[str, str] = Field(
+        default_factory=dict,
+        description="per provider connection, the name of the PSA company custom field (UDF "
+        "in Autotask) that holds that provider's account id, e.g. {ingram = \"Ingram ID\"}",
+    )
+
+
 class IdsyncSettings(BaseSettings):
     """The whole configuration. Build it with :func:`load_settings`."""
 
@@ -115,6 +126,7 @@ class IdsyncSettings(BaseSettings):
     providers: dict[str, dict[str, Any]] = Field(default_factory=dict)
     store: StoreSettings = Field(default_factory=StoreSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
+    onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
 
     @classmethod
     def settings_customise_sources(

@@ -17,8 +17,10 @@ from sqlalchemy.exc import StatementError
 from idsync_core.errors import LockBusyError, RefusedError
 from idsync_core.store import (
     CompanyLink,
+    IgnoreRule,
     JournalEntry,
     PriceSourceSetting,
+    ProductMapping,
     ResourceLink,
     Store,
     SubscriptionLink,
@@ -221,3 +223,74 @@ def test_run_snapshot_reads_every_link_in_a_few_queries(store: Store) -> None:
     assert snapshot.unsettled[link.id].replace(tzinfo=None) == \
         pending.updated_at.replace(tzinfo=None)  # waiting since its attempt
     assert snapshot.failed == {link.id}
+
+
+# -- onboarding: product mappings and ignore rules --------------------------------------------
+
+def test_a_store_of_the_first_schema_is_upgraded_in_place(tmp_path: Path) -> None:
+    from alembic import command
+
+    from idsync_core.store.migrate import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    old = create_engine(url)
+    config = alembic_config(old)
+    with old.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "0001")
+    with old.begin() as connection:
+        connection.execute(text("INSERT INTO company_links (provider, account_id, account_name, "
+                                "psa_company_id, psa_company_name, created_at) VALUES "
+                                "('ingram', 'A-1', '', '250', '', '2026-01-01')"))
+    old.dispose()
+    store = Store(url)
+    assert current_revision(store.engine) == head_revision(store.engine)
+    assert [c.account_id for c in store.active_company_links()] == ["A-1"]
+    assert store.product_mappings() == [] and store.ignore_rules() == []
+    store.close()
+
+
+def test_one_mapping_per_sku_and_term_replaced_and_removed_with_audit(store: Store) -> None:
+    store.set_product_mapping(ProductMapping(provider="ingram", sku="CFQ7TTC0LH16", term="",
+                                             catalog_item_id="812"))
+    store.set_product_mapping(ProductMapping(provider="ingram", sku="CFQ7TTC0LH16", term="1y",
+                                             catalog_item_id="815", price_kind="custom",
+                                             price=Decimal("4.10"), cost=Decimal("3.70")))
+    store.set_product_mapping(ProductMapping(provider="ingram", sku="CFQ7TTC0LH16", term="",
+                                             catalog_item_id="813"))  # replaces the first
+    rows = {(m.sku, m.term): m for m in store.product_mappings("ingram")}
+    assert {k: m.catalog_item_id for k, m in rows.items()} == {
+        ("CFQ7TTC0LH16", ""): "813", ("CFQ7TTC0LH16", "1y"): "815"}
+    assert rows[("CFQ7TTC0LH16", "1y")].price == Decimal("4.10")
+    assert store.remove_product_mapping("ingram", "CFQ7TTC0LH16", "1y")
+    assert not store.remove_product_mapping("ingram", "CFQ7TTC0LH16", "1y")
+    assert store.product_mappings("other") == []
+    actions = [e.action for e in store.audit_entries()]
+    assert actions.count("mapping.set") == 3 and actions.count("mapping.remove") == 1
+
+
+def test_ignore_rules_keep_their_reason_and_are_audited(store: Store) -> None:
+    store.add_ignore_rule(IgnoreRule(provider="ingram", kind="account", object_id="A-9",
+                                     reason="internal tenant"))
+    store.add_ignore_rule(IgnoreRule(provider="ingram", kind="account", object_id="A-9",
+                                     reason="our own tenant"))
+    store.add_ignore_rule(IgnoreRule(provider="ingram", kind="sku", object_id="TRIAL-1"))
+    assert [(r.kind, r.object_id, r.reason) for r in store.ignore_rules()] == [
+        ("account", "A-9", "our own tenant"), ("sku", "TRIAL-1", "")]
+    assert store.remove_ignore_rule("ingram", "sku", "TRIAL-1")
+    assert not store.remove_ignore_rule("ingram", "sku", "TRIAL-1")
+    actions = [e.action for e in store.audit_entries()]
+    assert actions.count("ignore.add") == 3 and "ignore.remove" in actions
+
+
+def test_a_scratch_copy_holds_the_links_and_leaves_the_store_alone(store: Store,
+                                                                    tmp_path: Path) -> None:
+    link = resource(store, subscription(store, company(store)))
+    store.set_product_mapping(ProductMapping(provider="ingram", sku="X", term="",
+                                             catalog_item_id="812", price=Decimal("1.10")))
+    copy = store.scratch_copy(f"sqlite:///{tmp_path / 'scratch.db'}")
+    assert [r.resource_id for r in copy.active_resource_links()] == [link.resource_id]
+    assert copy.product_mappings()[0].price == Decimal("1.10")
+    copy.add_link(CompanyLink(provider="ingram", account_id="A-2", psa_company_id="251"))
+    copy.close()
+    assert [c.account_id for c in store.active_company_links()] == ["A-1"]

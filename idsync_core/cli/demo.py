@@ -24,6 +24,7 @@ import typer
 from idsync_core.cli import logs
 from idsync_core.cli.output import print_json, say
 from idsync_core.engine import linking
+from idsync_core.engine.dates import next_period_start
 from idsync_core.engine.pricing import PriceSourceKind, money_text
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime, today_from_env
@@ -209,8 +210,6 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
     story.step("idsync sync, once more", "nothing changed, nothing posted: "
                + ", ".join(f"{status} {count}" for status, count in summary.counts().items()),
                counts=dict(summary.counts()))
-    from idsync_core.engine.dates import next_period_start  # it imports the models
-
     next_start = next_period_start(agreement, rt.today)
     quantities = {day: sum((line.quantity for line in rt.psa.list_lines(agreement.id, day)
                             if line.catalog_item_id == item.id), Decimal(0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
@@ -9,6 +10,7 @@ import typer
 from idsync_core.cli.context import PROVIDER, IdsyncTyper, reported_errors, runtime
 from idsync_core.cli.guided import guided_link
 from idsync_core.cli.inputs import confirm_or_refuse, price_choice
+from idsync_core.cli.onboarding import link_accepted
 from idsync_core.cli.output import out, print_json
 from idsync_core.cli.render import render_reconcile
 from idsync_core.engine import linking
@@ -28,12 +30,31 @@ unlink_app = IdsyncTyper(help="Remove a link (its history is kept).")
 
 
 @link_app.callback()
-def guided(ctx: typer.Context, provider: str | None = PROVIDER) -> None:
+def guided(
+    ctx: typer.Context,
+    provider: str | None = PROVIDER,
+    accept: Path | None = typer.Option(
+        None, "--accept", help="Link every accepted row of a file written by `idsync suggest` "
+        "(companies, then subscriptions, then resources) instead."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="With --accept: show every link and "
+                                 "posting it would make; change nothing."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="With --accept: do not ask, and "
+                             "confirm custom costs below the PSA cost."),
+    as_json: bool = typer.Option(False, "--json", help="With --accept: print JSON."),
+) -> None:
     """Without a subcommand: walk through the linking flow, step by step."""
     if ctx.invoked_subcommand is not None:
+        if accept is not None:
+            raise typer.BadParameter("--accept takes no subcommand", param_hint="--accept")
         return
     with reported_errors():
-        guided_link(runtime(), provider)
+        if accept is not None:
+            link_accepted(accept, dry_run=dry_run, yes=yes, as_json=as_json)
+        elif dry_run or yes or as_json:
+            raise typer.BadParameter("--dry-run, --yes and --json before a subcommand go with "
+                                     "--accept")
+        else:
+            guided_link(runtime(), provider)
 
 
 @link_app.command("company")

@@ -9,6 +9,7 @@ import typer
 from idsync_core.cli import browse, demo, logs, records, signals, sync, system
 from idsync_core.cli.context import CliState, IdsyncTyper, current_state
 from idsync_core.cli.link import link_app, unlink_app
+from idsync_core.cli.onboarding import ignore_app, map_app, suggest_command
 from idsync_core.cli.price_source import price_app
 from idsync_core.cli.simulator import simulator_app
 
@@ -57,6 +58,9 @@ browse.register(app)
 app.add_typer(link_app, name="link")
 app.add_typer(unlink_app, name="unlink")
 app.add_typer(price_app, name="price-source")
+app.add_typer(map_app, name="map")
+app.command("suggest")(suggest_command)
+app.add_typer(ignore_app, name="ignore")
 app.command()(records.links)
 app.command()(records.log)
 for command in (sync.plan, sync.apply, sync.sync, sync.retry):

@@ -55,6 +55,7 @@ def report_record(report: PlanReport) -> dict[str, Any]:
         "today": report.today,
         "links": [outcome_record(LinkOutcome(p, dry_run=True)) for p in report.plans],
         "unlinked_resources": report.unlinked_resources,
+        "ignored_resources": report.ignored_resources,
         "problems": [{"resource_id": p.link.resource_id, "problem": p.problem}
                      for p in report.problems],
         "terminated": [{"resource_id": p.link.resource_id,
@@ -89,6 +90,8 @@ def print_report(record: dict[str, Any]) -> None:
           title=f"Plan for {record['today']}", empty="no linked resource")
     sections = [("unlinked_resources", "Not linked (revenue not billed)",
                  ["resource_id", "name", "quantity", "subscription_id"]),
+                ("ignored_resources", "Not linked, ignored on purpose", ["resource_id", "name",
+                                                                        "reason"]),
                 ("terminated", "Terminated subscriptions (→ 0)", ["resource_id",
                                                                  "subscription_id"]),
                 ("drift", "Changed in the PSA by hand", ["resource_id", "agreement_id",

@@ -9,16 +9,14 @@ from __future__ import annotations
 
 import calendar
 from datetime import date
+from typing import TYPE_CHECKING
 
-from idsync_core.models import Agreement, BillingCycle
-from idsync_core.settings import DecreasePolicy
+if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
+    from idsync_core.models import Agreement
+    from idsync_core.settings import DecreasePolicy
 
-PERIOD_MONTHS = {
-    BillingCycle.MONTHLY: 1,
-    BillingCycle.QUARTERLY: 3,
-    BillingCycle.SEMI_ANNUAL: 6,
-    BillingCycle.YEARLY: 12,
-}
+PERIOD_MONTHS = {"monthly": 1, "quarterly": 3, "semi_annual": 6, "yearly": 12}
+"""Months per billing period, by ``BillingCycle`` value (a StrEnum looks its value up)."""
 
 
 def add_months(day: date, months: int) -> date:
@@ -51,6 +49,6 @@ def next_period_start(agreement: Agreement, today: date) -> date:
 
 
 def decrease_date(agreement: Agreement, today: date, policy: DecreasePolicy) -> date:
-    if policy is DecreasePolicy.TODAY:
+    if policy == "today":  # DecreasePolicy.TODAY
         return today
     return next_period_start(agreement, today)

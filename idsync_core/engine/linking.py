@@ -23,7 +23,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from idsync_core.engine import price_sources, pricing
-from idsync_core.engine.planning import plan_link
+from idsync_core.engine.planning import LinePlan, plan_link
 from idsync_core.engine.posting import resolve_open
 from idsync_core.engine.pricing import PriceChoice
 from idsync_core.engine.reader import Reader
@@ -43,16 +43,19 @@ if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
     from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
 
 
-def _find_account(runtime: Runtime, provider: str, account_id: str) -> ProviderAccount:
-    for account in runtime.provider(provider).list_accounts(None):
+def _find_account(runtime: Runtime, provider: str, account_id: str,
+                  reader: Reader | None = None) -> ProviderAccount:
+    accounts = reader.accounts(provider).values() if reader else (
+        runtime.provider(provider).list_accounts(None))
+    for account in accounts:
         if account.id == account_id:
             return account
     raise NotFoundError(f"account {account_id} does not exist at {provider}",
                         hint="list them with `idsync companies provider`")
 
 
-def _find_company(runtime: Runtime, company_id: str) -> Company:
-    for company in runtime.psa.list_companies(None):
+def _find_company(runtime: Runtime, company_id: str, reader: Reader | None = None) -> Company:
+    for company in reader.companies().values() if reader else runtime.psa.list_companies(None):
         if company.id == company_id:
             return company
     raise NotFoundError(f"PSA company {company_id} does not exist",
@@ -63,9 +66,11 @@ def provider_name(runtime: Runtime, provider: str | None) -> str:
     return runtime.provider(provider).name
 
 
-def new_company_link(runtime: Runtime, provider: str, account_id: str,
-                     psa_company_id: str) -> CompanyLink:
-    """The company link step 1 would store, once its rules hold (not stored here)."""
+def new_company_link(runtime: Runtime, provider: str, account_id: str, psa_company_id: str,
+                     reader: Reader | None = None) -> CompanyLink:
+    """The company link step 1 would store, once its rules hold (not stored here).
+
+    ``reader``: reads shared across many calls (bulk linking); by default, read afresh."""
     from idsync_core.store import CompanyLink
 
     existing = runtime.store.company_link(provider, account_id)
@@ -73,26 +78,31 @@ def new_company_link(runtime: Runtime, provider: str, account_id: str,
         raise RefusedError(f"account {account_id} is already linked to PSA company "
                            f"{existing.psa_company_id}",
                            hint=f"`idsync unlink company {account_id}` first to change it")
-    account = _find_account(runtime, provider, account_id)
-    company = _find_company(runtime, psa_company_id)
+    account = _find_account(runtime, provider, account_id, reader)
+    company = _find_company(runtime, psa_company_id, reader)
     return CompanyLink(provider=provider, account_id=account.id, account_name=account.name,
                        psa_company_id=company.id, psa_company_name=company.name)
 
 
 def link_company(runtime: Runtime, provider: str | None, account_id: str,
-                 psa_company_id: str) -> CompanyLink:
+                 psa_company_id: str, *, reader: Reader | None = None) -> CompanyLink:
     link = new_company_link(runtime, provider_name(runtime, provider), account_id,
-                            psa_company_id)
+                            psa_company_id, reader)
     runtime.store.add_link(link, account=link.account_name, psa_company=link.psa_company_name)
     return link
 
 
-def _find_subscription(runtime: Runtime, reader: Reader, provider: str,
-                       subscription_id: str) -> tuple[Subscription, CompanyLink]:
+def _find_subscription(runtime: Runtime, reader: Reader, provider: str, subscription_id: str,
+                       account_id: str | None = None) -> tuple[Subscription, CompanyLink]:
     """The subscription under a linked account; else why not: it lives under an account that
-    is not linked (refused), or nowhere at the provider (not found)."""
-    linked = {c.account_id: c for c in runtime.store.active_company_links()
-              if c.provider == provider}
+    is not linked (refused), or nowhere at the provider (not found). ``account_id``: the
+    account the caller knows it under (bulk linking), so only that account's link is read."""
+    if account_id is not None:
+        known = runtime.store.company_link(provider, account_id)
+        linked = {known.account_id: known} if known is not None else {}
+    else:
+        linked = {c.account_id: c for c in runtime.store.active_company_links()
+                  if c.provider == provider}
     for company_link in linked.values():
         found = reader.subscriptions(provider, company_link.account_id).get(subscription_id)
         if found is not None:
@@ -121,7 +131,8 @@ def check_agreement_choice(agreement: Agreement, today: date) -> None:
 
 def new_subscription_link(runtime: Runtime, reader: Reader, provider: str,
                           subscription_id: str, agreement_id: str, *,
-                          company_link: CompanyLink | None = None) -> SubscriptionLink:
+                          company_link: CompanyLink | None = None,
+                          account_id: str | None = None) -> SubscriptionLink:
     """The subscription link step 2 would store, once its rules hold (not stored here).
 
     ``company_link``: the account's link when it is not stored yet (the guided flow's chain);
@@ -136,7 +147,7 @@ def new_subscription_link(runtime: Runtime, reader: Reader, provider: str,
                            hint=f"`idsync unlink subscription {subscription_id}` first")
     if company_link is None:
         subscription, company_link = _find_subscription(runtime, reader, provider,
-                                                        subscription_id)
+                                                        subscription_id, account_id)
     else:
         found = reader.subscriptions(provider, company_link.account_id).get(subscription_id)
         if found is None:
@@ -159,19 +170,30 @@ def new_subscription_link(runtime: Runtime, reader: Reader, provider: str,
 
 
 def link_subscription(runtime: Runtime, provider: str | None, subscription_id: str,
-                      agreement_id: str) -> SubscriptionLink:
-    link = new_subscription_link(runtime, Reader(runtime), provider_name(runtime, provider),
-                                 subscription_id, agreement_id)
+                      agreement_id: str, *, reader: Reader | None = None,
+                      account_id: str | None = None) -> SubscriptionLink:
+    """``reader``: reads shared across many calls; ``account_id``: the subscription's account
+    where the caller knows it (bulk linking), so only that account's link is looked at."""
+    link = new_subscription_link(runtime, reader or Reader(runtime),
+                                 provider_name(runtime, provider), subscription_id,
+                                 agreement_id, account_id=account_id)
     runtime.store.add_link(link, subscription=link.subscription_name,
                            agreement=link.agreement_name)
     return link
 
 
-def _find_resource(runtime: Runtime, reader: Reader, provider: str,
-                   resource_id: str) -> tuple[Resource, SubscriptionLink]:
+def _find_resource(runtime: Runtime, reader: Reader, provider: str, resource_id: str,
+                   subscription_id: str | None = None) -> tuple[Resource, SubscriptionLink]:
     """The resource on a linked subscription; else why not: it is on a subscription of a
-    linked account that is not linked itself (refused), or on none of them (not found)."""
-    sub_links = [s for s in runtime.store.active_subscription_links() if s.provider == provider]
+    linked account that is not linked itself (refused), or on none of them (not found).
+    ``subscription_id``: the subscription the caller knows it on (bulk linking), so only that
+    subscription's link is read."""
+    if subscription_id is not None:
+        known = runtime.store.subscription_link(provider, subscription_id)
+        sub_links = [known] if known is not None else []
+    else:
+        sub_links = [s for s in runtime.store.active_subscription_links()
+                     if s.provider == provider]
     for sub_link in sub_links:
         found = reader.resources(provider, sub_link.subscription_id).get(resource_id)
         if found is not None:
@@ -230,7 +252,8 @@ class NewResourceLink:
 def new_resource_link(runtime: Runtime, reader: Reader, provider: str, resource_id: str,
                       catalog_item_id: str, price: PriceChoice | None, *,
                       sub_link: SubscriptionLink | None = None,
-                      company_link: CompanyLink | None = None) -> NewResourceLink:
+                      company_link: CompanyLink | None = None,
+                      subscription_id: str | None = None) -> NewResourceLink:
     """The checks of step 3 (not stored here). ``sub_link``/``company_link``: the parents when
     they are not stored yet (the guided flow's chain); else the resource is looked for on the
     linked subscriptions."""
@@ -242,7 +265,8 @@ def new_resource_link(runtime: Runtime, reader: Reader, provider: str, resource_
                            f"{existing.catalog_item_id} on agreement {existing.agreement_id}",
                            hint=f"`idsync unlink resource {resource_id}` first")
     if sub_link is None:
-        resource, sub_link = _find_resource(runtime, reader, provider, resource_id)
+        resource, sub_link = _find_resource(runtime, reader, provider, resource_id,
+                                            subscription_id)
     else:
         found = reader.resources(provider, sub_link.subscription_id).get(resource_id)
         if found is None:
@@ -280,22 +304,38 @@ def new_resource_link(runtime: Runtime, reader: Reader, provider: str, resource_
     return NewResourceLink(link, resource, catalog, sub_link, company_link, to_confirm)
 
 
+RECONCILED_BY_CALLER = "linked; the caller reconciles it"
+
+
 def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
                   catalog_item_id: str, *, price: PriceChoice | None = None,
-                  confirmed: bool = False, dry_run: bool = False) -> LinkOutcome:
+                  confirmed: bool = False, dry_run: bool = False,
+                  reader: Reader | None = None, subscription_id: str | None = None,
+                  reconcile_now: bool = True) -> LinkOutcome:
     """Link a resource to a catalog product, then post the difference once (see module doc).
 
     With ``dry_run`` nothing is stored or posted: the result shows what would be.
+
+    Bulk linking passes its ``reader`` (reads shared across rows), the resource's
+    ``subscription_id`` (only that subscription's link is looked at) and
+    ``reconcile_now=False``: the link is stored with every rule applied, and the caller
+    reconciles its new links in one pass under one lock (the outcome's ``skipped_reason`` is
+    :data:`RECONCILED_BY_CALLER`).
     """
     provider = provider_name(runtime, provider)
-    reader = Reader(runtime)
-    new = new_resource_link(runtime, reader, provider, resource_id, catalog_item_id, price)
+    reader = reader or Reader(runtime)
+    new = new_resource_link(runtime, reader, provider, resource_id, catalog_item_id, price,
+                            subscription_id=subscription_id)
     new.confirm(confirmed)
     if dry_run:
         plan = plan_link(runtime, reader, new.link, new.sub_link, new.company_link,
                          price_setting=price)
         return LinkOutcome(plan, dry_run=True)
     _store(runtime, None, None, new, price)
+    if not reconcile_now:
+        return LinkOutcome(LinePlan(link=new.link, subscription_link=new.sub_link,
+                                    company_link=new.company_link), link_created=True,
+                           skipped_reason=RECONCILED_BY_CALLER)
     return reconcile(runtime, reader, new.link, origin="link", link_created=True)
 
 

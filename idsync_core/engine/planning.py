@@ -21,6 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from idsync_core.engine import pricing
+from idsync_core.engine.dates import decrease_date
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 
@@ -129,7 +130,6 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
               price_setting: pricing.PriceSetting | None = None) -> LinePlan:
     """Plan one link. ``link`` may be unsaved (a dry-run link); ``price_setting`` then stands
     in for the price source it would get."""
-    from idsync_core.engine.dates import decrease_date  # it imports the models
     from idsync_core.models import Adjustment, Resource
 
     plan = LinePlan(link=link, subscription_link=sub_link, company_link=company_link)

@@ -18,7 +18,15 @@ from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import NotFoundError
 
 if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
-    from idsync_core.models import Agreement, AgreementLine, CatalogItem, Resource, Subscription
+    from idsync_core.models import (
+        Agreement,
+        AgreementLine,
+        CatalogItem,
+        Company,
+        ProviderAccount,
+        Resource,
+        Subscription,
+    )
     from idsync_core.store import RunSnapshot
 
 T = TypeVar("T")
@@ -60,6 +68,11 @@ class Reader:
 
     # -- provider ------------------------------------------------------------------------------
 
+    def accounts(self, provider: str) -> dict[str, ProviderAccount]:
+        """Every customer account of the provider, by id (onboarding reads them all)."""
+        return self._once(("accounts", provider), lambda: {
+            a.id: a for a in self.runtime.provider(provider).list_accounts(None)})
+
     def subscriptions(self, provider: str, account_id: str) -> dict[str, Subscription]:
         def load() -> dict[str, Subscription]:
             connection = self.runtime.provider(provider)
@@ -73,6 +86,22 @@ class Reader:
         return self._once(("resources", provider, subscription_id), load)
 
     # -- PSA -----------------------------------------------------------------------------------
+
+    def companies(self) -> dict[str, Company]:
+        """Every PSA company, by id."""
+        return self._once(("companies",), lambda: {
+            c.id: c for c in self.runtime.psa.list_companies(None)})
+
+    def catalog(self) -> list[CatalogItem]:
+        """The whole catalog, inactive items included; :meth:`catalog_items` is answered from
+        it afterwards."""
+        def load() -> list[CatalogItem]:
+            items = list(self.runtime.psa.list_catalog())
+            with self._guard:
+                for item in items:
+                    self._memo[("catalog", item.id)] = item
+            return items
+        return self._once(("whole catalog",), load)
 
     def agreements(self, company_id: str) -> dict[str, Agreement]:
         return self._once(("agreements", company_id), lambda: {

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from idsync_core.engine.onboarding.ignores import IgnoreSet
 from idsync_core.engine.planning import LinePlan
 from idsync_core.engine.posting import RUN_STOPPERS
 from idsync_core.engine.reader import Reader
@@ -26,6 +27,8 @@ class PlanReport:
     today: date
     plans: list[LinePlan]
     unlinked_resources: list[dict[str, Any]] = field(default_factory=list)
+    ignored_resources: list[dict[str, Any]] = field(default_factory=list)
+    """Unlinked resources an ignore rule covers (``idsync ignore``), with the reason."""
 
     @property
     def problems(self) -> list[LinePlan]:
@@ -72,9 +75,13 @@ class PlanReport:
         return rows
 
 
-def unlinked_resources(runtime: Runtime, reader: Reader) -> list[dict[str, Any]]:
+def unlinked_resources(runtime: Runtime,
+                       reader: Reader) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Seat resources of linked subscriptions not linked yet: (revenue found, ignored)."""
     linked = {(r.provider, r.resource_id) for r in runtime.store.active_resource_links()}
-    rows = []
+    accounts = {c.id: c.account_id for c in runtime.store.active_company_links()}
+    rules = IgnoreSet.load(runtime.store)
+    rows, ignored = [], []
     for sub_link in runtime.store.active_subscription_links():
         try:
             resources = reader.resources(sub_link.provider, sub_link.subscription_id)
@@ -83,13 +90,21 @@ def unlinked_resources(runtime: Runtime, reader: Reader) -> list[dict[str, Any]]
         except IdsyncError:
             continue  # the subscription's own problem is reported with its links
         for resource in resources.values():
-            if resource.seat_based and (sub_link.provider, resource.id) not in linked:
+            if not resource.seat_based or (sub_link.provider, resource.id) in linked:
+                continue
+            why = rules.why_resource(sub_link.provider, accounts.get(sub_link.company_link_id),
+                                     sub_link.subscription_id, resource)
+            if why:
+                ignored.append({"provider": sub_link.provider, "resource_id": resource.id,
+                                "name": resource.name,
+                                "subscription_id": sub_link.subscription_id, "reason": why})
+            else:
                 rows.append({"provider": sub_link.provider, "resource_id": resource.id,
                              "name": resource.name, "sku": resource.sku,
                              "quantity": resource.quantity,
                              "subscription_id": sub_link.subscription_id,
                              "agreement_id": sub_link.agreement_id})
-    return rows
+    return rows, ignored
 
 
 def build_report(runtime: Runtime) -> PlanReport:
@@ -102,5 +117,5 @@ def build_report(runtime: Runtime) -> PlanReport:
     if run.aborted is not None:
         raise run.aborted
     report = PlanReport(runtime.today, [o.plan for o in run.outcomes])
-    report.unlinked_resources = unlinked_resources(runtime, reader)
+    report.unlinked_resources, report.ignored_resources = unlinked_resources(runtime, reader)
     return report

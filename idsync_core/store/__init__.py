@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, delete, event, func, make_url, select, update
+from sqlalchemy import Engine, create_engine, delete, event, func, insert, make_url, select, update
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -27,9 +27,12 @@ from idsync_core.errors import ConfigurationError, LockBusyError
 from idsync_core.store import migrate
 from idsync_core.store.schema import (
     AuditEntry,
+    Base,
     CompanyLink,
+    IgnoreRule,
     JournalEntry,
     PriceSourceSetting,
+    ProductMapping,
     ResourceLink,
     RunLock,
     SubscriptionLink,
@@ -38,8 +41,10 @@ from idsync_core.store.schema import (
 __all__ = [
     "AuditEntry",
     "CompanyLink",
+    "IgnoreRule",
     "JournalEntry",
     "PriceSourceSetting",
+    "ProductMapping",
     "ResourceLink",
     "RunSnapshot",
     "Store",
@@ -476,3 +481,84 @@ class Store:
         finally:
             with self.transaction() as s:
                 s.execute(delete(RunLock).where(RunLock.name == name, RunLock.holder == holder))
+
+    # -- onboarding: product mappings, ignore rules, a scratch copy for dry runs -------------
+
+    def product_mappings(self, provider: str | None = None) -> Sequence[ProductMapping]:
+        with self.transaction() as s:
+            query = select(ProductMapping).order_by(ProductMapping.provider, ProductMapping.sku,
+                                                    ProductMapping.term)
+            if provider is not None:
+                query = query.where(ProductMapping.provider == provider)
+            return s.scalars(query).all()
+
+    def set_product_mapping(self, mapping: ProductMapping) -> None:
+        """Insert the mapping, replacing the one for the same provider, SKU and term."""
+        with self.transaction() as s:
+            s.execute(delete(ProductMapping).where(
+                ProductMapping.provider == mapping.provider, ProductMapping.sku == mapping.sku,
+                ProductMapping.term == mapping.term))
+            mapping.updated_at = utcnow()
+            s.add(mapping)
+            self.audit(s, "mapping.set", f"sku:{mapping.provider}:{mapping.sku}",
+                       term=mapping.term, catalog_item=mapping.catalog_item_id,
+                       catalog_item_name=mapping.catalog_item_name, price_kind=mapping.price_kind,
+                       price=mapping.price, cost=mapping.cost,
+                       markup_percent=mapping.markup_percent)
+
+    def remove_product_mapping(self, provider: str, sku: str, term: str) -> bool:
+        with self.transaction() as s:
+            removed = s.execute(delete(ProductMapping).where(
+                ProductMapping.provider == provider, ProductMapping.sku == sku,
+                ProductMapping.term == term))
+            count = int(removed.rowcount)  # type: ignore[attr-defined]
+            if count:
+                self.audit(s, "mapping.remove", f"sku:{provider}:{sku}", term=term)
+            return bool(count)
+
+    def ignore_rules(self, provider: str | None = None) -> Sequence[IgnoreRule]:
+        with self.transaction() as s:
+            query = select(IgnoreRule).order_by(IgnoreRule.provider, IgnoreRule.kind,
+                                                IgnoreRule.object_id)
+            if provider is not None:
+                query = query.where(IgnoreRule.provider == provider)
+            return s.scalars(query).all()
+
+    def add_ignore_rule(self, rule: IgnoreRule) -> None:
+        """Insert the rule, replacing an earlier one for the same object (a new reason)."""
+        with self.transaction() as s:
+            s.execute(delete(IgnoreRule).where(
+                IgnoreRule.provider == rule.provider, IgnoreRule.kind == rule.kind,
+                IgnoreRule.object_id == rule.object_id))
+            rule.created_at = utcnow()
+            s.add(rule)
+            self.audit(s, "ignore.add", f"{rule.kind}:{rule.provider}:{rule.object_id}",
+                       reason=rule.reason)
+
+    def remove_ignore_rule(self, provider: str, kind: str, object_id: str) -> bool:
+        with self.transaction() as s:
+            removed = s.execute(delete(IgnoreRule).where(
+                IgnoreRule.provider == provider, IgnoreRule.kind == kind,
+                IgnoreRule.object_id == object_id))
+            count = int(removed.rowcount)  # type: ignore[attr-defined]
+            if count:
+                self.audit(s, "ignore.remove", f"{kind}:{provider}:{object_id}")
+            return bool(count)
+
+    def scratch_copy(self, url: str) -> Store:
+        """A new store at ``url`` holding this one's links, price sources, journal, mappings
+        and ignore rules (not the audit log, not the locks).
+
+        A dry run of a bulk link runs the real linking functions on it, so every rule is
+        applied exactly as it would be, and nothing in this store changes.
+        """
+        other = Store(url)
+        copied = (CompanyLink, SubscriptionLink, ResourceLink, PriceSourceSetting, JournalEntry,
+                  ProductMapping, IgnoreRule)
+        with self.engine.connect() as source, other.engine.begin() as target:
+            for model in copied:
+                table = Base.metadata.tables[model.__tablename__]
+                rows = [dict(row._mapping) for row in source.execute(select(table))]
+                if rows:
+                    target.execute(insert(table), rows)
+        return other

@@ -187,3 +187,50 @@ class RunLock(Base):
     holder: Mapped[str] = mapped_column(String(200))
     acquired_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+# -- onboarding: product mappings and ignore rules -------------------------------------------
+
+
+class ProductMapping(Base):
+    """One decision per SKU: the provider's SKU bills as this PSA catalog item for every customer.
+
+    ``term`` is the commitment term the mapping is for (``1m``, ``1y``; see
+    :mod:`idsync_core.engine.onboarding.terms`), or empty for any term; a mapping for the
+    subscription's own term wins over the any-term one, so an annual and a monthly Exchange
+    Online can bill as two PSA products. The optional price source is the default that linking
+    a resource through this mapping sets on the link.
+    """
+
+    __tablename__ = "product_mappings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100))
+    sku: Mapped[str] = mapped_column(String(200))
+    term: Mapped[str] = mapped_column(String(20), default="")
+    catalog_item_id: Mapped[str] = mapped_column(String(200))
+    catalog_item_name: Mapped[str] = mapped_column(String(500), default="")
+    price_kind: Mapped[str | None] = mapped_column(String(20))
+    price: Mapped[Decimal | None] = mapped_column(DecimalText)
+    cost: Mapped[Decimal | None] = mapped_column(DecimalText)
+    markup_percent: Mapped[Decimal | None] = mapped_column(DecimalText)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("uq_product_mappings_sku", "provider", "sku", "term", unique=True),)
+
+
+class IgnoreRule(Base):
+    """A provider object left out of suggestions and of the "revenue found" report, with why.
+
+    kind: account | subscription | resource | sku (every resource with that SKU).
+    """
+
+    __tablename__ = "ignore_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    provider: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))
+    object_id: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("uq_ignore_rules_object", "provider", "kind", "object_id",
+                            unique=True),)

@@ -60,7 +60,8 @@ CONTRACT_FIELDS = ("companyID", "contractName", "contractNumber", "contractType"
                    "startDate", "endDate", "contractPeriodType")
 CONTRACT_SERVICE_FIELDS = ("contractID", "serviceID", "unitPrice", "unitCost",
                            "invoiceDescription")
-SERVICE_FIELDS = ("name", "sku", "unitPrice", "unitCost", "isActive")
+SERVICE_FIELDS = ("name", "sku", "unitPrice", "unitCost", "isActive",
+                  "manufacturerServiceProviderProductNumber")
 
 
 def _autotask_id(value: str, what: str) -> int:

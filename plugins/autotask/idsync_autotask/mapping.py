@@ -92,9 +92,18 @@ def billing_cycle(label: str | None) -> BillingCycle:
     return BillingCycle.UNKNOWN
 
 
+def user_defined_fields(row: dict[str, Any]) -> dict[str, str]:
+    """``userDefinedFields`` (``[{name, value}]``, sent with every row) as name → value."""
+    fields = row.get("userDefinedFields")
+    return {str(f["name"]): str(f["value"]) for f in fields if isinstance(f, dict)
+            and f.get("name") and f.get("value") not in (None, "")} \
+        if isinstance(fields, list) else {}
+
+
 def company(row: dict[str, Any]) -> Company:
     return Company(id=str(row["id"]), name=str(row.get("companyName") or ""),
-                   identifier=row.get("companyNumber") or None)
+                   identifier=row.get("companyNumber") or None,
+                   custom_fields=user_defined_fields(row))
 
 
 def agreement(row: dict[str, Any], period_labels: dict[str, str]) -> Agreement:
@@ -112,6 +121,7 @@ def agreement(row: dict[str, Any], period_labels: dict[str, str]) -> Agreement:
         end_date=parse_date(row.get("endDate")),
         billing_cycle=billing_cycle(period_labels.get(str(period)) if period is not None
                                     else None),
+        recurring=row.get("contractType") == RECURRING_SERVICE_CONTRACT,
     )
 
 
@@ -124,4 +134,5 @@ def catalog_item(row: dict[str, Any]) -> CatalogItem:
         price=money(row.get("unitPrice")),
         cost=money(row.get("unitCost")),
         active=row.get("isActive") is not False,
+        manufacturer_part_number=row.get("manufacturerServiceProviderProductNumber") or None,
     )

@@ -383,3 +383,25 @@ def test_a_planned_contract_is_posted_with_three_requests(psa: PsaConnection,
     assert [e.path for e in sim.controls.log.entries()
             if "ContractServiceUnits" not in e.path and "Adjustments" not in e.path
             and "Threshold" not in e.path] == []
+
+
+# -- what onboarding matches on ---------------------------------------------------------------
+
+def tenant_with_matching_fields() -> dict[str, Any]:
+    seed = example_seed()
+    seed["companies"][1]["userDefinedFields"] = [{"name": "Ingram ID", "value": "1000275"},
+                                                 {"name": "Unset", "value": None}]
+    seed["services"][0]["sku"] = "MS-EXO-P1"
+    seed["services"][0]["manufacturerServiceProviderProductNumber"] = "CFQ7TTC0LH16"
+    return seed
+
+
+@pytest.mark.parametrize("sim", [tenant_with_matching_fields()], indirect=True)
+def test_company_udfs_service_part_numbers_and_contract_kind_are_read(
+        psa: PsaConnection) -> None:
+    companies = {c.name: c for c in psa.list_companies()}
+    assert companies["Contoso Ltd"].custom_fields == {"Ingram ID": "1000275"}
+    assert companies["Fabrikam Inc"].custom_fields == {}
+    [service] = psa.list_catalog(ids=["201"])
+    assert service.skus() == ["MS-EXO-P1", "CFQ7TTC0LH16"]
+    assert {a.recurring for a in psa.list_agreements("101")} == {True}

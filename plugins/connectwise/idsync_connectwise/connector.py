@@ -30,10 +30,11 @@ from idsync_core.models import (
 if TYPE_CHECKING:
     from idsync_connectwise.simulator import ConnectWiseSimulator
 
-COMPANY_FIELDS = "id,identifier,name"
+COMPANY_FIELDS = "id,identifier,name,customFields"
 AGREEMENT_FIELDS = ("id,name,company,agreementStatus,cancelledFlag,startDate,endDate,"
                     "noEndingDateFlag,billingCycle,oneTimeFlag")
-CATALOG_FIELDS = "id,identifier,description,customerDescription,price,cost,inactiveFlag"
+CATALOG_FIELDS = ("id,identifier,description,customerDescription,price,cost,inactiveFlag,"
+                  "manufacturerPartNumber,vendorSku")
 
 log = logging.getLogger(__name__)
 

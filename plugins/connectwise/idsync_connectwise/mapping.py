@@ -95,9 +95,17 @@ def with_marker(text: str, marker: str) -> str:
     return f"{base} {marker}" if base else marker
 
 
+def custom_fields(row: Row) -> dict[str, str]:
+    """``customFields`` (``[{caption, value, ...}]``) as caption → value, empty values left out."""
+    fields = row.get("customFields")
+    return {str(f["caption"]): str(f["value"]) for f in fields if isinstance(f, dict)
+            and f.get("caption") and f.get("value") not in (None, "")} \
+        if isinstance(fields, list) else {}
+
+
 def company(row: Row) -> Company:
     return Company(id=row_id(row, "company"), name=str(row.get("name") or ""),
-                   identifier=row.get("identifier"))
+                   identifier=row.get("identifier"), custom_fields=custom_fields(row))
 
 
 _STATUS = {s.value: s for s in AgreementStatus}
@@ -159,6 +167,8 @@ def catalog_item(row: Row) -> CatalogItem:
         price=decimal(row.get("price")),
         cost=decimal(row.get("cost")),
         active=not row.get("inactiveFlag", False),
+        manufacturer_part_number=row.get("manufacturerPartNumber") or None,
+        vendor_sku=row.get("vendorSku") or None,
     )
 
 

@@ -405,3 +405,24 @@ def test_agreements_of_many_companies_come_from_one_listing(cw: Tenant) -> None:
     assert list(cw.psa.list_agreements("19302")) == []  # no agreements: the company exists
     with pytest.raises(NotFoundError):
         list(cw.psa.list_agreements("424242"))
+
+
+# -- what onboarding matches on ---------------------------------------------------------------
+
+def test_company_custom_fields_and_catalog_part_numbers_are_read(
+    tenant: Callable[..., AbstractContextManager[Tenant]],
+) -> None:
+    seed = copy.deepcopy(example_seed())
+    seed["companies"][0]["customFields"] = [
+        {"id": 7, "caption": "Ingram ID", "type": "Text", "value": "1000275"},
+        {"id": 8, "caption": "Empty", "type": "Text", "value": None}]
+    seed["catalog"][0].update(manufacturerPartNumber="CFQ7TTC0LH16:0001", vendorSku="EXO-P1")
+    with tenant(seed) as t:
+        companies = {c.name: c for c in t.psa.list_companies()}
+        assert companies["Contoso Ltd"].custom_fields == {"Ingram ID": "1000275"}
+        assert companies["Fabrikam Inc"].custom_fields == {}
+        [item] = t.psa.list_catalog(ids=["1201"])
+        assert (item.manufacturer_part_number, item.vendor_sku) == ("CFQ7TTC0LH16:0001",
+                                                                    "EXO-P1")
+        assert item.skus() == ["CFQ7TTC0LH16", "CFQ7TTC0LH16:0001", "EXO-P1"]
+        assert next(t.psa.list_agreements("19297")).recurring is None  # CW cannot tell

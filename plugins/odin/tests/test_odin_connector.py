@@ -248,3 +248,22 @@ def test_rows_without_a_customer_keep_the_listings_per_account(
     assert len(list(connection.list_subscriptions("1000279"))) == 2
     # one attempt at the whole listing (given up at its first row), then per account again
     assert sim.controls.log.count("GET", "/customers/") == 3
+
+
+def test_external_ids_and_terms_are_read(connect: Callable[..., ProviderConnection],
+                                         served: tuple[OdinSimulator, str],
+                                         backend: str) -> None:
+    sim = served[0]
+    sim.world.customers["1000275"].external_id = "19297"
+    sim.world.subscriptions["1000177"].periods = {
+        "subscriptionPeriod": {"type": "Year", "duration": 1},
+        "billingPeriod": {"type": "month", "duration": 1}}
+    connection = connect()
+    [contoso] = connection.list_accounts("contoso")
+    subscription = next(s for s in connection.list_subscriptions(contoso.id)
+                        if s.id == ids(sim, backend, "1000177")[0])
+    if backend == "marketplace":
+        assert contoso.external_id == "19297"
+        assert (subscription.commitment_term, subscription.billing_term) == ("1y", "1m")
+    else:  # UNCONFIRMED where APS keeps either: not read
+        assert contoso.external_id is None and subscription.commitment_term is None

@@ -142,11 +142,14 @@ class SimulatedTenant:
 
 @contextmanager
 def simulated_tenant(psa_plugin: str, folder: Path, *,
-                     psa_settings: dict[str, Any] | None = None) -> Iterator[SimulatedTenant]:
-    """``psa_settings``: extra keys for the ``[psa]`` table (e.g. a short ``timeout``)."""
+                     psa_settings: dict[str, Any] | None = None,
+                     provider_seed: dict[str, Any] | None = None) -> Iterator[SimulatedTenant]:
+    """``psa_settings``: extra keys for the ``[psa]`` table (e.g. a short ``timeout``);
+    ``provider_seed``: the odin simulator's seed (default: its example, marketplace)."""
     plugins = discover_plugins()
     with ExitStack() as stack:
-        provider_sim = plugins["odin"].connector.simulator(None)  # type: ignore[attr-defined]
+        provider_sim = plugins["odin"].connector.simulator(  # type: ignore[attr-defined]
+            provider_seed)
         psa_sim = plugins[psa_plugin].connector.simulator(None)  # type: ignore[attr-defined]
         provider = stack.enter_context(ServerThread(provider_sim.app))
         psa = stack.enter_context(ServerThread(psa_sim.app))

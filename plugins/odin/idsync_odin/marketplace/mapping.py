@@ -1,8 +1,11 @@
 """Marketplace JSON rows -> IDSync domain models.
 
-* account = customer (``id``, ``name``);
+* account = customer (``id``, ``name``, and ``externalId``: an id the reseller recorded for it);
 * subscription = subscription row (``id``, ``customerId``, ``name``, ``status``); statuses map
   pending -> pending, active -> active, hold -> suspended, terminated and removed -> terminated;
+  ``subscriptionPeriod`` / ``billingPeriod`` (``{type, duration}``, in newer API versions) are
+  the commitment and billing terms. UNCONFIRMED which words ``type`` takes: day/month/year
+  (any case, singular or plural) are read, anything else leaves the term unknown;
 * resource = one ``products[]`` line of ``GET /subscriptions/{id}``, with the id
   ``"<subscription id>:<mpn>"`` (``"<subscription id>:<product id>"`` when the line has no MPN):
   MPN is the part number the operator also knows from the PSA catalog, and it stays the same
@@ -48,7 +51,17 @@ STATUSES: dict[str, SubscriptionStatus] = {
 def account(row: object) -> ProviderAccount:
     row = require_dict(row)
     return ProviderAccount.model_validate({"id": text(row, "id"), "name": text(row, "name"),
+                                           "external_id": optional_text(row, "externalId"),
                                            "provider_status": row.get("status")})
+
+
+def period(row: dict[str, Any], field: str) -> str | None:
+    """``{"type": "year", "duration": 1}`` as ``"1 year"`` (the model normalizes it)."""
+    value = row.get(field)
+    if not isinstance(value, dict) or not value.get("type"):
+        return None
+    duration = value.get("duration", 1)
+    return f"{duration} {value['type']}" if isinstance(duration, int) else None
 
 
 def owner(row: object) -> str | None:
@@ -80,6 +93,8 @@ def subscription(row: object, *, account_id: str, queried: str) -> Subscription:
         "id": sub_id, "account_id": account_id,
         "name": optional_text(row, "name") or f"Subscription {sub_id}",
         "status": status, "provider_status": raw_status,
+        "commitment_term": period(row, "subscriptionPeriod"),
+        "billing_term": period(row, "billingPeriod"),
     })
 
 

@@ -29,7 +29,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
-from idsync_odin.simulator.state import STATUSES, SimSubscription, World
+from idsync_odin.simulator.state import STATUSES, Customer, SimSubscription, World
 
 MAX_LIMIT = 500
 DEFAULT_LIMIT = 10
@@ -115,8 +115,7 @@ class MarketplaceApi:
         if problem is not None:
             return problem
         with self.world.lock:
-            rows = [{"id": c.id, "name": c.name, "status": c.status}
-                    for c in self.world.customers.values()]
+            rows = [_customer(c) for c in self.world.customers.values()]
         return _page(request, rows)
 
     async def customer(self, request: Request) -> Response:
@@ -127,7 +126,7 @@ class MarketplaceApi:
             found = self.world.customers.get(request.path_params["id"])
         if found is None:
             return error(404, f"Customer {request.path_params['id']} not found")
-        return JSONResponse({"id": found.id, "name": found.name, "status": found.status})
+        return JSONResponse(_customer(found))
 
     async def subscriptions(self, request: Request) -> Response:
         problem = self._auth_problem(request) or _paging_problem(request)
@@ -199,13 +198,21 @@ def _page(request: Request, rows: list[dict[str, Any]]) -> Response:
                          "pagination": {"offset": offset, "limit": limit, "total": len(rows)}})
 
 
+def _customer(customer: Customer) -> dict[str, Any]:
+    row = {"id": customer.id, "name": customer.name, "status": customer.status}
+    if customer.external_id:
+        row["externalId"] = customer.external_id
+    return row
+
+
 def _row(sub: SimSubscription) -> dict[str, Any]:
     """A list row: no products, no quantities (as the real list endpoint); the API dates the
     last change itself (``lastModifiedDate``)."""
     return {"id": sub.id, "name": sub.name, "customerId": sub.customer_id, "status": sub.status,
             "renewalStatus": sub.status == "active", "creationDate": sub.creation_date,
             "renewalDate": sub.renewal_date,
-            "lastModifiedDate": sub.last_modified.date().isoformat(), "attributes": {}}
+            "lastModifiedDate": sub.last_modified.date().isoformat(), "attributes": {},
+            **sub.periods}
 
 
 def _detail(sub: SimSubscription) -> dict[str, Any]:

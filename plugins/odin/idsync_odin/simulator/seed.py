@@ -48,10 +48,17 @@ class SeedProduct(_Strict):
     usage: int | None = Field(default=None, ge=0, description="APS usage; default quantity")
 
 
+class SeedPeriod(_Strict):
+    type: str = Field(min_length=1, description="day | month | year")
+    duration: int = Field(default=1, ge=1)
+
+
 class SeedSubscription(_Strict):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     status: Status = "active"
+    subscription_period: SeedPeriod | None = None
+    billing_period: SeedPeriod | None = None
     creation_date: date = date(2026, 1, 1)
     renewal_date: str | None = None
     last_modified: datetime | None = Field(
@@ -65,6 +72,7 @@ class SeedCustomer(_Strict):
     id: str = Field(min_length=1)
     name: str = Field(min_length=1)
     status: str = "active"
+    external_id: str | None = None
     aps_id: str | None = None
     subscriptions: list[SeedSubscription] = Field(default_factory=list)
 
@@ -127,7 +135,8 @@ def build_world(raw: dict[str, Any] | None, clock: Callable[[], float] = time.mo
     customers: dict[str, Customer] = {}
     subscriptions: dict[str, SimSubscription] = {}
     for c in seed.customers:
-        customers[c.id] = Customer(c.id, c.name, c.status, c.aps_id or aps_id("account", c.id))
+        customers[c.id] = Customer(c.id, c.name, c.status, c.aps_id or aps_id("account", c.id),
+                                   external_id=c.external_id)
         for s in c.subscriptions:
             products = []
             for p in s.products:
@@ -142,7 +151,10 @@ def build_world(raw: dict[str, Any] | None, clock: Callable[[], float] = time.mo
                 creation_date=s.creation_date.isoformat(), renewal_date=s.renewal_date,
                 products=products, last_modified=_utc(s.last_modified or datetime.combine(
                     s.creation_date, datetime.min.time())),
-                revision=s.revision, aps_id=s.aps_id or aps_id("subscription", s.id))
+                revision=s.revision, aps_id=s.aps_id or aps_id("subscription", s.id),
+                periods={key: period.model_dump() for key, period in (
+                    ("subscriptionPeriod", s.subscription_period),
+                    ("billingPeriod", s.billing_period)) if period is not None})
     world = World(
         customers=customers, subscriptions=subscriptions, marketplace=seed.marketplace,
         credentials=Credentials(**seed.credentials.model_dump()),

@@ -76,6 +76,8 @@ class SimSubscription:
     last_modified: datetime
     aps_id: str = ""
     revision: int = 1
+    periods: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """``subscriptionPeriod`` / ``billingPeriod`` as the API sends them, where seeded."""
 
     def product(self, key: str) -> Product | None:
         """By MPN, or by APS resource type id (the ``sku`` the aps backend reports)."""
@@ -87,10 +89,15 @@ class SimSubscription:
         self.revision += 1
 
     def to_seed(self) -> dict[str, Any]:
-        return {"id": self.id, "name": self.name, "status": self.status,
+        seed: dict[str, Any] = {"id": self.id, "name": self.name, "status": self.status,
                 "creation_date": self.creation_date, "renewal_date": self.renewal_date,
                 "last_modified": self.last_modified.isoformat(), "revision": self.revision,
                 "aps_id": self.aps_id, "products": [p.to_seed() for p in self.products]}
+        for key, field_name in (("subscriptionPeriod", "subscription_period"),
+                                ("billingPeriod", "billing_period")):
+            if key in self.periods:
+                seed[field_name] = self.periods[key]
+        return seed
 
 
 @dataclass
@@ -99,6 +106,7 @@ class Customer:
     name: str
     status: str
     aps_id: str = ""
+    external_id: str | None = None
 
     @property
     def account_number(self) -> int:
@@ -201,6 +209,7 @@ class World:
                                     "window_seconds": self.detail_throttle.window},
                 "customers": [
                     {"id": c.id, "name": c.name, "status": c.status, "aps_id": c.aps_id,
+                     **({"external_id": c.external_id} if c.external_id else {}),
                      "subscriptions": [s.to_seed() for s in self.subscriptions.values()
                                        if s.customer_id == c.id]}
                     for c in self.customers.values()
