@@ -8,6 +8,7 @@ from idsync_core.cli.output import cell, err, money, out, print_json
 from idsync_core.engine.posting import waiting_note
 from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import PartialFailure
+from idsync_core.journal import OPEN, JournalStatus
 
 
 def outcome_record(result: LinkOutcome) -> dict[str, Any]:
@@ -68,7 +69,7 @@ def _status_of(result: LinkOutcome, key: str) -> str:
 def render_reconcile(result: LinkOutcome, *, as_json: bool) -> None:
     """Print the outcome; raise :class:`PartialFailure` (exit 7) when a posting failed."""
     plan = result.plan
-    failed = [p for p in result.postings if p.status != "posted"]
+    failed = [p for p in result.postings if p.status != JournalStatus.POSTED]
     if as_json:
         print_json(outcome_record(result))
     else:
@@ -104,7 +105,7 @@ def render_reconcile(result: LinkOutcome, *, as_json: bool) -> None:
                           f"[{plan.pricing.source if plan.pricing else '?'}]: {status}")
         for posting in failed:
             err.print(f"[red]failed:[/red] {posting.error}")
-    if any(p.status in ("unknown", "pending") for p in failed) or (
+    if any(p.status in OPEN for p in failed) or (
             plan.waiting_since is not None and not result.dry_run):
         raise PartialFailure("the PSA did not confirm the posting; nothing more is posted for "
                              "this line until it shows there or the quarantine ([sync] "
