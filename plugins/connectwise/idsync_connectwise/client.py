@@ -22,7 +22,8 @@ What is ConnectWise-specific, and why:
   throttles at; 429 and Retry-After are handled by the core.
 * **Errors**: ConnectWise says ``{code, message, errors: [{message, field}]}`` (and
   ``{error, message}`` on a 429); :meth:`error_message` turns both into one line.
-* **Numbers** are decoded as ``Decimal`` so quantities and prices never pass through float.
+* **Numbers** are decoded as ``Decimal`` (the core's :meth:`ApiClient.json_of`) so quantities and
+  prices never pass through float.
 """
 
 from __future__ import annotations
@@ -32,7 +33,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -146,13 +146,6 @@ class ConnectWiseClient(ApiClient):
             if isinstance(item, dict) and item.get("message")
         ]
         return f"{text}: {'; '.join(details)}" if details else text
-
-    def json_of(self, response: httpx.Response) -> Any:
-        """The body with every JSON number that has a fraction decoded as ``Decimal``."""
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError:
-            return super().json_of(response)  # raises the core's "expected JSON" error
 
     def _entity(self, response: httpx.Response) -> Row:
         body = self.json_of(response)

@@ -25,6 +25,7 @@ from idsync_core.models import (
     Company,
     PostedAdjustment,
 )
+from idsync_core.numbers import integer_id
 
 if TYPE_CHECKING:
     from idsync_connectwise.simulator import ConnectWiseSimulator
@@ -103,7 +104,7 @@ class ConnectWise:
         """The company's agreements. From the second company asked for on, every agreement is
         listed once (1,000 a page) and the companies are answered from that
         (:class:`idsync_core.caching.ParentIndex`)."""
-        number = mapping.numeric_id(company_id, "company")
+        number = integer_id(company_id, "company", "ConnectWise")
         indexed = self._agreements.lookup(str(number))
         if indexed is not None:
             if not indexed:  # tell "no agreements" from "no such company"
@@ -133,7 +134,7 @@ class ConnectWise:
         """Lines as of a date, from the agreement's additions: read once per run for every
         date asked, and again only after IDSync itself wrote to the agreement
         (:class:`idsync_core.caching.OnceCache`)."""
-        number = mapping.numeric_id(agreement_id, "agreement")
+        number = integer_id(agreement_id, "agreement", "ConnectWise")
         additions = self.additions.get(number, lambda: self._read_additions(number))
         return mapping.lines(agreement_id, additions, as_of, self.settings.marker_field.value)
 

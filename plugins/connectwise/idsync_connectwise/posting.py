@@ -47,7 +47,6 @@ from idsync_connectwise.mapping import (
     cw_date,
     decimal,
     format_date,
-    numeric_id,
     quantity_on,
     with_marker,
 )
@@ -55,14 +54,9 @@ from idsync_connectwise.settings import ConnectWiseSettings, PostingStrategy
 from idsync_core.caching import OnceCache
 from idsync_core.errors import ApiError, RejectedError
 from idsync_core.models import Adjustment, PostedAdjustment
+from idsync_core.numbers import integer_id
 
 log = logging.getLogger(__name__)
-
-
-def json_number(value: Decimal) -> int | float:
-    """A Decimal for a JSON body: an int when whole; otherwise the float whose shortest repr
-    is the same digits (quantities and prices have far fewer than 15 significant digits)."""
-    return int(value) if value == value.to_integral_value() else float(value)
 
 
 class Poster:
@@ -81,12 +75,13 @@ class Poster:
 
     @staticmethod
     def additions_path(adjustment: Adjustment) -> str:
-        return f"finance/agreements/{numeric_id(adjustment.agreement_id, 'agreement')}/additions"
+        number = integer_id(adjustment.agreement_id, "agreement", "ConnectWise")
+        return f"finance/agreements/{number}/additions"
 
     def product_additions(self, adjustment: Adjustment, *,
                           also: str | None = None) -> list[Addition]:
         """The product's additions on the agreement (that also match ``also``, if given)."""
-        product = numeric_id(adjustment.catalog_item_id, "catalog item")
+        product = integer_id(adjustment.catalog_item_id, "catalog item", "ConnectWise")
         condition = cw.all_of(cw.eq("product/id", product), also)
         rows = self.client.iter_all(self.additions_path(adjustment), conditions=condition)
         return [Addition.of(row) for row in rows]
@@ -94,14 +89,14 @@ class Poster:
     def agreement_additions(self, adjustment: Adjustment) -> list[Addition]:
         """Every addition of the agreement, read now; the connector's lines are answered from
         this read until IDSync writes to the agreement again (see idsync_core.caching)."""
-        number = numeric_id(adjustment.agreement_id, "agreement")
+        number = integer_id(adjustment.agreement_id, "agreement", "ConnectWise")
         additions = [Addition.of(row) for row in
                      self.client.iter_all(self.additions_path(adjustment))]
         self.additions.put(number, additions)
         return additions
 
     def of_product(self, adjustment: Adjustment, additions: list[Addition]) -> list[Addition]:
-        product = str(numeric_id(adjustment.catalog_item_id, "catalog item"))
+        product = str(integer_id(adjustment.catalog_item_id, "catalog item", "ConnectWise"))
         return [a for a in additions if a.product_id == product]
 
     def marked(self, adjustment: Adjustment, additions: list[Addition]) -> list[Addition]:
@@ -126,7 +121,7 @@ class Poster:
     def post(self, adjustment: Adjustment) -> PostedAdjustment:
         """Re-read the agreement, write, re-read it again (two reads of the whole agreement,
         which also refresh what the connector answers lines from)."""
-        number = numeric_id(adjustment.agreement_id, "agreement")
+        number = integer_id(adjustment.agreement_id, "agreement", "ConnectWise")
         self.additions.forget(number)  # no plan reads the agreement from before this write
         additions = self.of_product(adjustment, self.agreement_additions(adjustment))
         day = adjustment.effective_date
@@ -158,7 +153,7 @@ class Poster:
         """Make a duplicate addition bill nothing: cancel it from its own effective date, its
         marker replaced by the compensation's (``adjustment.marker``). Idempotent: an addition
         that already carries that marker is left alone."""
-        number = numeric_id(adjustment.agreement_id, "agreement")
+        number = integer_id(adjustment.agreement_id, "agreement", "ConnectWise")
         self.additions.forget(number)
         additions = self.of_product(adjustment, self.agreement_additions(adjustment))
         record = next((a for a in additions if str(a.id) == record_id), None)
@@ -179,7 +174,8 @@ class Poster:
 
     def _catalog_defaults(self, adjustment: Adjustment) -> dict[str, Any]:
         """Price, cost and text of a brand-new addition: the adjustment's, else the catalog's."""
-        product = self.catalog(numeric_id(adjustment.catalog_item_id, "catalog item"))
+        product = self.catalog(integer_id(adjustment.catalog_item_id, "catalog item",
+                                          "ConnectWise"))
         text = str(product.get("description") or product.get("identifier") or "")
         if self.marker_field == "invoiceDescription":
             text = str(product.get("customerDescription") or text)
@@ -187,11 +183,12 @@ class Poster:
                 "billCustomer": "Billable", self.marker_field: text}
 
     def _add(self, adjustment: Adjustment, quantity: Decimal, like: dict[str, Any]) -> int:
-        self.additions.forget(numeric_id(adjustment.agreement_id, "agreement"))
+        self.additions.forget(integer_id(adjustment.agreement_id, "agreement", "ConnectWise"))
         """POST one addition of ``quantity`` from the effective date, carrying the marker."""
         body: dict[str, Any] = {
-            "product": {"id": numeric_id(adjustment.catalog_item_id, "catalog item")},
-            "quantity": json_number(quantity),
+            "product": {"id": integer_id(adjustment.catalog_item_id, "catalog item",
+                                         "ConnectWise")},
+            "quantity": quantity,
             "effectiveDate": format_date(adjustment.effective_date),
             "billCustomer": like["billCustomer"],
             self.marker_field: with_marker(str(like.get(self.marker_field) or ""),
@@ -199,7 +196,7 @@ class Poster:
         }
         for key in ("unitPrice", "unitCost"):
             if like.get(key) is not None:
-                body[key] = json_number(like[key])
+                body[key] = like[key]
         created = self.client.create(self.additions_path(adjustment), body)
         self._verify(created, "the new addition", {
             "quantity": lambda v: decimal(v) == quantity,
@@ -264,12 +261,9 @@ class Poster:
 
     def _patch(self, adjustment: Adjustment, addition: Addition, values: dict[str, Any]) -> None:
         """Replace ``values`` on an addition and check the answer shows every one of them."""
-        self.additions.forget(numeric_id(adjustment.agreement_id, "agreement"))
-        operations = [
-            {"op": "replace", "path": field,
-             "value": json_number(value) if isinstance(value, Decimal) else value}
-            for field, value in values.items()
-        ]
+        self.additions.forget(integer_id(adjustment.agreement_id, "agreement", "ConnectWise"))
+        operations = [{"op": "replace", "path": field, "value": value}
+                      for field, value in values.items()]
         updated = self.client.patch(f"{self.additions_path(adjustment)}/{addition.id}",
                                     operations)
         self._verify(updated, f"addition {addition.id}",

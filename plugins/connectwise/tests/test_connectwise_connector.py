@@ -271,6 +271,13 @@ def test_a_stale_plan_posts_nothing(cw: Tenant) -> None:
     assert cw.sent("POST") == 0 and cw.sent("PATCH") == 0
 
 
+def test_a_price_no_json_number_carries_exactly_posts_nothing(cw: Tenant) -> None:
+    inexact = change(CONTOSO_M365, EXCHANGE, 8, 8, unit_price=Decimal("4.80000000000000001"))
+    with pytest.raises(RejectedError, match="more significant digits"):
+        cw.psa.post_adjustment(inexact)
+    assert cw.sent("POST") == 0 and cw.additions(CONTOSO_M365) == []
+
+
 def test_an_unknown_catalog_item_is_not_found(cw: Tenant) -> None:
     with pytest.raises(NotFoundError):
         cw.psa.post_adjustment(change(CONTOSO_M365, "424242", 1, 1))
