@@ -28,6 +28,7 @@ from idsync_core.errors import (
     RejectedError,
 )
 from idsync_core.http import RetryPolicy
+from idsync_core.http.wiring import Wiring
 from idsync_core.models import Adjustment, AgreementStatus, BillingCycle
 from idsync_core.plugins import PsaConnection, discover_plugins, open_connection
 from idsync_core.simulation import Fault, RequestLog, ServerThread
@@ -324,7 +325,7 @@ def test_update_detects_a_patch_that_answered_200_without_applying() -> None:
         "site": "https://api-cw.example.test", "company_id": "acme", "public_key": "p",
         "private_key": "k", "client_id": "c", "codebase": "v2025_1",
         "posting_strategy": "update"})
-    poster = Poster(ConnectWiseClient(settings, sleep=lambda s: None), settings)
+    poster = Poster(ConnectWiseClient(settings, wiring=Wiring(sleep=lambda s: None)), settings)
     additions = "https://api-cw.example.test/v2025_1/apis/3.0/finance/agreements/5/additions"
     row = {"id": 7, "product": {"id": 9}, "quantity": 3, "effectiveDate": "2026-01-01T00:00:00Z",
            "description": "Seats"}

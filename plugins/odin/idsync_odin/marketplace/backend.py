@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from urllib.parse import urlsplit
 
-import httpx
-
-from idsync_core.http import RetryPolicy
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_core.models import ProviderAccount, Resource, Subscription, SubscriptionStatus
 from idsync_odin.backend import Backend
 from idsync_odin.marketplace import mapping
@@ -24,15 +21,11 @@ class MarketplaceBackend(Backend):
         self,
         settings: OdinSettings,
         *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        wiring: Wiring = REAL,
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.client = MarketplaceClient(settings, transport=transport, retry=retry, sleep=sleep,
-                                        clock=clock)
+        self.client = MarketplaceClient(settings, wiring=wiring)
         self._asked: set[str] = set()
         self._index: dict[str, list[Subscription]] | None = None
         self._per_account_only = False
