@@ -27,9 +27,7 @@ import email.utils
 import json
 import logging
 import random
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -133,8 +131,6 @@ class ApiClient:
             transport=transport,
             follow_redirects=False,  # a redirect must not carry our credentials elsewhere
         )
-        self._counts_lock = threading.Lock()
-        self.requests_made: Counter[str] = Counter()
 
     # -- hooks for subclasses -------------------------------------------------------------
 
@@ -263,8 +259,6 @@ class ApiClient:
     ) -> httpx.Response | None:
         if self.budget is not None:
             self.budget.acquire()
-        with self._counts_lock:
-            self.requests_made[method] += 1
         try:
             if self.concurrency is not None:
                 with self.concurrency.slot(self.endpoint_key(method, url)):

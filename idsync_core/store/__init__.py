@@ -163,14 +163,6 @@ class Store:
                 ResourceLink.provider == provider, ResourceLink.resource_id == resource_id,
                 ResourceLink.removed_at.is_(None)))
 
-    def resource_link_by_id(self, link_id: int) -> ResourceLink | None:
-        with self.transaction() as s:
-            return s.get(ResourceLink, link_id)
-
-    def subscription_link_by_id(self, link_id: int) -> SubscriptionLink | None:
-        with self.transaction() as s:
-            return s.get(SubscriptionLink, link_id)
-
     def company_link_by_id(self, link_id: int) -> CompanyLink | None:
         with self.transaction() as s:
             return s.get(CompanyLink, link_id)
@@ -293,13 +285,6 @@ class Store:
             if limit:
                 query = query.limit(limit)
             return s.scalars(query).all()
-
-    def open_entries(self, resource_link_id: int) -> int:
-        """Postings of the link whose outcome is not settled (pending or unknown)."""
-        with self.transaction() as s:
-            return len(s.scalars(select(JournalEntry.id).where(
-                JournalEntry.resource_link_id == resource_link_id,
-                JournalEntry.status.in_(OPEN))).all())
 
     def posted_count(self, resource_link_id: int) -> int:
         """How many postings of this link have landed (part of each new idempotency key)."""
