@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 
 import pytest
 
@@ -42,6 +43,22 @@ def test_a_failed_load_is_not_kept() -> None:
     with pytest.raises(RuntimeError):
         cache.get("k", boom)
     assert cache.get("k", lambda: 7) == 7
+
+
+def test_an_unbounded_cache_keeps_every_key_until_its_owner_forgets_it() -> None:
+    loads: list[tuple[str, int]] = []
+
+    def load(key: tuple[str, int]) -> str:
+        loads.append(key)
+        return str(key)
+
+    cache: OnceCache[tuple[str, int], str] = OnceCache(size=None)
+    for key in [("lines", day) for day in range(100)] + [("other", 1)]:
+        cache.get(key, partial(load, key))
+    assert len(loads) == 101 and ("lines", 0) in cache  # nothing evicted
+    cache.forget_where(lambda key: key[0] == "lines")
+    assert ("lines", 0) not in cache and cache.peek(("lines", 99)) is None
+    assert cache.peek(("other", 1)) == "('other', 1)" and len(loads) == 101  # peek never loads
 
 
 def test_parent_index_lists_everything_once_from_the_second_parent() -> None:
