@@ -82,24 +82,31 @@ class OnceCache(Generic[Key, Value]):
 class ParentIndex(Generic[Value]):
     """Children per parent from one listing of all of them, from the second parent on.
 
-    ``list_all`` yields ``(parent id, child)`` for every child of every parent.
+    ``list_all`` gives ``(parent id, child)`` for every child of every parent, or None when it
+    cannot place them all (a row that names no parent): every parent is then asked for on its
+    own, for the rest of the run.
     """
 
-    def __init__(self, list_all: Callable[[], Iterable[tuple[str, Value]]]) -> None:
+    def __init__(self, list_all: Callable[[], Iterable[tuple[str, Value]] | None]) -> None:
         self._list_all = list_all
         self._asked: set[str] = set()
         self._index: dict[str, list[Value]] | None = None
+        self._unplaceable = False
         self._lock = threading.Lock()
 
     def lookup(self, parent_id: str) -> list[Value] | None:
         """The parent's children from the index, or None: ask the API for this one."""
         with self._lock:  # others wait for the one listing, as they would for their own
             self._asked.add(parent_id)
-            if self._index is None and len(self._asked) > 1:
-                index: dict[str, list[Value]] = {}
-                for owner, value in self._list_all():
-                    index.setdefault(owner, []).append(value)
-                self._index = index
+            if self._index is None and not self._unplaceable and len(self._asked) > 1:
+                listing = self._list_all()
+                if listing is None:
+                    self._unplaceable = True
+                else:
+                    index: dict[str, list[Value]] = {}
+                    for owner, value in listing:
+                        index.setdefault(owner, []).append(value)
+                    self._index = index
             if self._index is None:
                 return None
             return list(self._index.get(parent_id, ()))

@@ -72,3 +72,14 @@ def test_parent_index_lists_everything_once_from_the_second_parent() -> None:
     assert index.lookup("c1") is None  # the first parent: its own request
     assert index.lookup("c2") == ["a2", "a3"]
     assert index.lookup("c9") == [] and listings == [1]
+
+
+def test_parent_index_whose_listing_cannot_place_every_child_asks_per_parent() -> None:
+    listings: list[int] = []
+
+    def unplaceable() -> None:
+        listings.append(1)  # e.g. a row that names no parent
+
+    index: ParentIndex[str] = ParentIndex(unplaceable)
+    assert index.lookup("c1") is None and index.lookup("c2") is None
+    assert index.lookup("c3") is None and listings == [1]  # tried once, not per parent
