@@ -42,7 +42,7 @@ def pick(title: str, items: Sequence[T], label: Callable[[T], str], *,
         raise RefusedError(f"{title}: nothing to choose from")
     while True:
         default = str(suggested + 1) if suggested is not None else None
-        answer = typer.prompt("Choose", default=default).strip().lower()
+        answer: str = typer.prompt("Choose", default=default).strip().lower()
         if answer in toggles:
             return answer
         if answer.isdigit() and 1 <= int(answer) <= len(items):
