@@ -19,15 +19,15 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
+from idsync_core.numbers import to_decimal
+
 
 def _to_decimal(value: object) -> object:
-    """Accept ints, decimal strings and Decimals; refuse floats so binary fractions never creep in.
-
-    A float coming from ``json.loads`` of a value such as ``18.7`` is converted through ``repr``,
-    which gives the shortest string that round-trips, i.e. exactly what the API sent.
-    """
+    """Ints, decimal strings and Decimals go to pydantic as they are; a float (from a plain
+    ``json.loads`` of ``18.7``) goes through :func:`idsync_core.numbers.to_decimal`, which
+    reads it as the text the API sent, so binary fractions never creep in."""
     if isinstance(value, float):
-        return Decimal(repr(value))
+        return to_decimal(value)
     return value
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from functools import partial
 
 import pytest
 
@@ -44,6 +45,22 @@ def test_a_failed_load_is_not_kept() -> None:
     assert cache.get("k", lambda: 7) == 7
 
 
+def test_an_unbounded_cache_keeps_every_key_until_its_owner_forgets_it() -> None:
+    loads: list[tuple[str, int]] = []
+
+    def load(key: tuple[str, int]) -> str:
+        loads.append(key)
+        return str(key)
+
+    cache: OnceCache[tuple[str, int], str] = OnceCache(size=None)
+    for key in [("lines", day) for day in range(100)] + [("other", 1)]:
+        cache.get(key, partial(load, key))
+    assert len(loads) == 101 and ("lines", 0) in cache  # nothing evicted
+    cache.forget_where(lambda key: key[0] == "lines")
+    assert ("lines", 0) not in cache and cache.peek(("lines", 99)) is None
+    assert cache.peek(("other", 1)) == "('other', 1)" and len(loads) == 101  # peek never loads
+
+
 def test_parent_index_lists_everything_once_from_the_second_parent() -> None:
     listings: list[int] = []
 
@@ -55,3 +72,14 @@ def test_parent_index_lists_everything_once_from_the_second_parent() -> None:
     assert index.lookup("c1") is None  # the first parent: its own request
     assert index.lookup("c2") == ["a2", "a3"]
     assert index.lookup("c9") == [] and listings == [1]
+
+
+def test_parent_index_whose_listing_cannot_place_every_child_asks_per_parent() -> None:
+    listings: list[int] = []
+
+    def unplaceable() -> None:
+        listings.append(1)  # e.g. a row that names no parent
+
+    index: ParentIndex[str] = ParentIndex(unplaceable)
+    assert index.lookup("c1") is None and index.lookup("c2") is None
+    assert index.lookup("c3") is None and listings == [1]  # tried once, not per parent

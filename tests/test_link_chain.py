@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from idsync_core.engine import linking
-from idsync_core.engine.pricing import PriceSourceKind
+from idsync_core.engine.pricing import PriceChoice, PriceSourceKind
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
 from idsync_core.settings import load_settings
@@ -46,7 +46,7 @@ def stored(rt: Runtime) -> tuple[int, int, int, int]:
     ({"subscription_id": "S-2", "resource_id": "S-2:CFQ7TTC0LH16"}, NotFoundError,
      "is not one of account A-100's"),
     ({"resource_id": "S-1:AZURE"}, RefusedError, "usage-based"),
-    ({"price": linking.PriceChoice(PriceSourceKind.CUSTOM, Decimal("5"), Decimal("1"))},
+    ({"price": PriceChoice(PriceSourceKind.CUSTOM, Decimal("5"), Decimal("1"))},
      ConfirmationRequired, "below the PSA cost"),
 ])
 def test_a_refused_last_step_stores_nothing(rt: Runtime, world: World, changes: dict[str, object],
@@ -59,7 +59,7 @@ def test_a_refused_last_step_stores_nothing(rt: Runtime, world: World, changes: 
 
 def test_the_whole_chain_is_linked_with_its_price_and_reconciled(rt: Runtime,
                                                                  world: World) -> None:
-    custom = linking.PriceChoice(PriceSourceKind.CUSTOM, Decimal("5.25"), Decimal("4.10"))
+    custom = PriceChoice(PriceSourceKind.CUSTOM, Decimal("5.25"), Decimal("4.10"))
     outcome = linking.link_chain(rt, chain(price=custom))
     assert outcome.status == "posted" and outcome.link_created
     assert stored(rt) == (1, 1, 1, 1)

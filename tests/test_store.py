@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import StatementError
+from sqlalchemy.exc import IntegrityError, StatementError
 
 from idsync_core.errors import LockBusyError, RefusedError
+from idsync_core.journal import JournalStatus
 from idsync_core.store import (
     CompanyLink,
     IgnoreRule,
@@ -113,6 +114,15 @@ def test_a_store_of_the_first_schema_is_upgraded_in_place_with_its_data(
             "'link', 'ingram', 'A-1', 'S-1', 'S-1:X', '250', '871', '812', '0', '8', '8', "
             "'2026-11-01', '4.80', '4.00', 'posted', '{}', 1, '2026-11-01 10:00:00', "
             "'2026-11-01 10:00:00')"))
+        for number, status in enumerate(("pending", "failed", "unknown", "superseded"), 2):
+            connection.execute(text(
+                "INSERT INTO journal (id, key, resource_link_id, origin, provider, resource_id, "
+                "account_id, subscription_id, psa_company_id, agreement_id, catalog_item_id, "
+                "from_quantity, delta, target_quantity, effective_date, status, request, "
+                "attempts, created_at, updated_at) VALUES (:id, :key, 1, 'sync', 'ingram', "
+                "'S-1:X', 'A-1', 'S-1', '250', '871', '812', '8', '1', '9', '2026-11-02', "
+                ":status, '{}', 1, '2026-11-02 10:00:00', '2026-11-02 10:00:00')"),
+                {"id": number, "key": f"k-0001-{status}", "status": status})
     engine.dispose()
     upgraded = Store(database_url)
     try:
@@ -122,8 +132,30 @@ def test_a_store_of_the_first_schema_is_upgraded_in_place_with_its_data(
         assert (entry.delta, entry.unit_price) == (Decimal(8), Decimal("4.80"))
         link = upgraded.resource_link("ingram", "S-1:X")
         assert link is not None and link.last_quantity == Decimal(8)
+        assert {e.key: e.status for e in upgraded.journal_entries()} == {
+            "k-0001-old": JournalStatus.POSTED, "k-0001-pending": JournalStatus.PENDING,
+            "k-0001-failed": JournalStatus.FAILED, "k-0001-unknown": JournalStatus.UNKNOWN,
+            "k-0001-superseded": JournalStatus.SUPERSEDED}
+        with pytest.raises(IntegrityError, match="ck_journal_status"), \
+                upgraded.engine.begin() as connection:  # the upgrade added the CHECK
+            connection.execute(text("UPDATE journal SET status = 'done' WHERE id = 1"))
     finally:
         upgraded.close()
+
+
+def test_the_database_refuses_a_journal_status_idsync_does_not_know(store: Store) -> None:
+    link = resource(store, subscription(store, company(store)))
+    store.journal_begin(JournalEntry(
+        key="k1", resource_link_id=link.id, origin="sync", provider="ingram", resource_id="R-1",
+        agreement_id="871", catalog_item_id="812", from_quantity=Decimal(0), delta=Decimal(1),
+        target_quantity=Decimal(1), effective_date=date(2026, 11, 25), request="{}"))
+    for status in JournalStatus:
+        store.journal_finish("k1", status)
+        entry = store.journal_entry("k1")
+        assert entry is not None and entry.status is status
+    with pytest.raises(IntegrityError, match="ck_journal_status"), \
+            store.engine.begin() as connection:
+        connection.execute(text("UPDATE journal SET status = 'Posted' WHERE key = 'k1'"))
 
 
 def test_one_active_link_per_provider_object_and_unlink_keeps_history(store: Store) -> None:

@@ -25,7 +25,7 @@ from idsync_core.cli import logs
 from idsync_core.cli.output import print_json, say
 from idsync_core.engine import linking
 from idsync_core.engine.dates import next_period_start
-from idsync_core.engine.pricing import PriceSourceKind, money_text
+from idsync_core.engine.pricing import PriceChoice, PriceSourceKind, money_text
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime, today_from_env
 from idsync_core.engine.sync import LinkOutcome, sync_all
@@ -187,7 +187,7 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
                f"{label} product catalog", price_source="catalog")
 
     result = linking.link_resource(rt, PROVIDER_NAME, resource.id, item.id,
-                                   price=linking.PriceChoice(PriceSourceKind.CATALOG))
+                                   price=PriceChoice(PriceSourceKind.CATALOG))
     story.step("5. Set relation → the one-time reconciliation", outcome_text(result, label),
                status=result.status)
 

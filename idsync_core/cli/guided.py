@@ -30,7 +30,7 @@ from idsync_core.cli.inputs import confirm_or_refuse
 from idsync_core.cli.output import say
 from idsync_core.cli.render import render_reconcile
 from idsync_core.engine import linking
-from idsync_core.engine.pricing import PriceSourceKind, money_text
+from idsync_core.engine.pricing import PriceChoice, PriceSourceKind, money_text
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ExitCode, RefusedError
 
@@ -64,7 +64,7 @@ def pick(title: str, items: Sequence[T], label: Callable[[T], str], *,
         say(f"   {key}. {text}")
     default = str(suggested + 1) if suggested is not None else ""
     while True:
-        answer = typer.prompt("Choose", default=default, show_default=bool(default))
+        answer: str = typer.prompt("Choose", default=default, show_default=bool(default))
         answer = answer.strip().lower()
         if answer in toggles:
             return answer
@@ -111,7 +111,7 @@ class Choices:
     agreement_name: str
     resource: Resource
     item: CatalogItem
-    price: linking.PriceChoice
+    price: PriceChoice
 
 
 class Flow:
@@ -212,10 +212,10 @@ class Flow:
                       lambda i: f"{i.name}  [{i.id}] {i.identifier}, price "
                       f"{money_text(i.price)}, cost {money_text(i.cost)}", suggested=0)
 
-    def price(self) -> linking.PriceChoice:
+    def price(self) -> PriceChoice:
         while True:
             kind = choose("Price source", list(PriceSourceKind), lambda k: k.value, suggested=0)
-            choice = linking.PriceChoice(kind)
+            choice = PriceChoice(kind)
             if kind is PriceSourceKind.CUSTOM:
                 choice.price = ask_decimal("Unit price")
                 choice.cost = ask_decimal("Unit cost")

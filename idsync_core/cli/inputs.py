@@ -10,8 +10,7 @@ from typing import TypeVar
 import typer
 
 from idsync_core.cli import logs
-from idsync_core.engine import linking
-from idsync_core.engine.pricing import PriceSourceKind
+from idsync_core.engine.pricing import PriceChoice, PriceSourceKind
 from idsync_core.errors import ConfirmationRequired, RefusedError
 
 T = TypeVar("T")
@@ -30,7 +29,7 @@ def decimal_option(value: str | None, name: str) -> Decimal | None:
 
 
 def price_choice(kind: PriceSourceKind | None, price: str | None, cost: str | None,
-                 markup: str | None) -> linking.PriceChoice | None:
+                 markup: str | None) -> PriceChoice | None:
     if kind is None:
         if price is not None or cost is not None:
             kind = PriceSourceKind.CUSTOM
@@ -44,7 +43,7 @@ def price_choice(kind: PriceSourceKind | None, price: str | None, cost: str | No
     if missing:  # a usage error (exit 2), like any missing option
         raise typer.BadParameter(f"the {kind.value} price source needs "
                                  f"{' and '.join(missing)}", param_hint="--price-source")
-    return linking.PriceChoice(kind, decimal_option(price, "--price"),
+    return PriceChoice(kind, decimal_option(price, "--price"),
                                decimal_option(cost, "--cost"),
                                decimal_option(markup, "--markup"))
 

@@ -9,6 +9,7 @@ import typer
 from idsync_core.cli.context import runtime
 from idsync_core.cli.output import table
 from idsync_core.engine.posting import as_utc, waiting_note
+from idsync_core.journal import NOT_THROUGH, OPEN
 
 if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
     from idsync_core.store import JournalEntry
@@ -44,7 +45,7 @@ def log(
     as_json: bool = JSON,
 ) -> None:
     """The adjustments log: every posting IDSync intended, with its outcome."""
-    statuses = ("failed", "unknown", "pending") if failed else None
+    statuses = NOT_THROUGH if failed else None
     rows = [
         {**_entry_record(e), "note": _note(e)}
         for e in runtime().store.journal_entries(statuses, limit=limit)
@@ -58,7 +59,7 @@ def log(
 
 def _note(entry: JournalEntry) -> str | None:
     """What a person needs to read about an entry: the wait for its outcome, else its error."""
-    if entry.status in ("pending", "unknown"):
+    if entry.status in OPEN:
         note = waiting_note(entry.updated_at)
         return f"{note}: {entry.error}" if entry.error else note
     return entry.error
@@ -74,6 +75,6 @@ def _entry_record(e: JournalEntry) -> dict[str, object]:
             "target_quantity": e.target_quantity, "effective_date": e.effective_date,
             "unit_price": e.unit_price, "unit_cost": e.unit_cost,
             "psa_record_id": e.psa_record_id, "attempts": e.attempts, "error": e.error,
-            "waiting_since": as_utc(e.updated_at) if e.status in ("pending", "unknown") else None,
+            "waiting_since": as_utc(e.updated_at) if e.status in OPEN else None,
             "compensates": e.compensates,
             "created_at": e.created_at, "updated_at": e.updated_at}

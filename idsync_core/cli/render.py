@@ -11,6 +11,7 @@ from idsync_core.engine.posting import waiting_note
 from idsync_core.engine.pricing import money_text
 from idsync_core.engine.sync import LinkOutcome
 from idsync_core.errors import PartialFailure
+from idsync_core.journal import OPEN, JournalStatus
 
 
 def scheduled_change(plan: LinePlan) -> dict[str, Any] | None:
@@ -95,7 +96,7 @@ def render_reconcile(result: LinkOutcome, *, as_json: bool) -> None:
     """Print the outcome; raise :class:`PartialFailure` (exit 7) when a posting failed or its
     outcome is not known yet."""
     plan = result.plan
-    failed = [p for p in result.postings if p.status != "posted"]
+    failed = [p for p in result.postings if p.status != JournalStatus.POSTED]
     if as_json:
         print_json(outcome_record(result))
     else:
@@ -134,7 +135,7 @@ def render_reconcile(result: LinkOutcome, *, as_json: bool) -> None:
                     f"[{source}]: {status}")
         for posting in failed:
             logs.error(posting.error or posting.status, label="failed")
-    if any(p.status in ("unknown", "pending") for p in failed) or (
+    if any(p.status in OPEN for p in failed) or (
             plan.waiting_since is not None and not result.dry_run):
         raise PartialFailure("the PSA did not confirm the posting; nothing more is posted for "
                              "this line until it shows there or the quarantine ([sync] "

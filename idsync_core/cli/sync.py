@@ -31,6 +31,7 @@ from idsync_core.engine.report import PlanReport, build_report
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
 from idsync_core.errors import ApiError, ConfigurationError, PartialFailure, RefusedError
+from idsync_core.journal import OPEN, JournalStatus
 
 if TYPE_CHECKING:  # for annotations only: the store pulls in SQLAlchemy
     from idsync_core.store import ResourceLink
@@ -164,7 +165,7 @@ def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
             logs.error(f"{outcome.plan.link.resource_id}: {outcome.plan.problem}",
                        label="failed")
         for posting in outcome.postings:
-            if posting.status not in ("posted", "unknown", "pending"):
+            if posting.status not in (JournalStatus.POSTED, *OPEN):
                 logs.error(f"{outcome.plan.link.resource_id}: {posting.error}", label="failed")
     if summary.aborted is not None:
         raise summary.aborted
@@ -188,7 +189,7 @@ def partial_failure(summary: SyncSummary) -> PartialFailure | None:
     postings are in it: links that could not be read, or that wait for an earlier posting's
     outcome, are not failed postings."""
     refused = [o for o in summary.outcomes if not o.plan.read_failed
-               and any(p.status not in ("posted", "unknown", "pending") for p in o.postings)]
+               and any(p.status not in (JournalStatus.POSTED, *OPEN) for p in o.postings)]
     unread = [o for o in summary.outcomes if o.plan.read_failed]
     waiting = [o for o in summary.outcomes if o.status == "waiting"]
     parts: list[str] = []

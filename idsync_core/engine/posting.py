@@ -45,6 +45,7 @@ from idsync_core.errors import (
     RateLimitedError,
     UnreachableError,
 )
+from idsync_core.journal import OPEN, JournalStatus
 
 if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
     from idsync_core.store import JournalEntry
@@ -59,7 +60,7 @@ RUN_STOPPERS = (UnreachableError, RateLimitedError)
 @dataclass
 class PostingResult:
     change: PlannedChange
-    status: str  # posted | failed | unknown
+    status: JournalStatus  # posted | failed | unknown (or what a re-read settled)
     record_id: str | None = None
     quantity_after: Decimal | None = None
     error: str | None = None
@@ -73,10 +74,10 @@ def post_change(runtime: Runtime, reader: Reader, plan: LinePlan, change: Planne
     link, company_link = plan.link, plan.company_link
     store = runtime.store
     existing = store.journal_entry(adjustment.idempotency_key)
-    if existing is not None and existing.status == "posted":
+    if existing is not None and existing.status == JournalStatus.POSTED:
         # Planning re-reads the PSA, so this only happens if the PSA changed under us; the
         # key's posting already landed once and is never sent twice.
-        return PostingResult(change, "posted", existing.psa_record_id,
+        return PostingResult(change, JournalStatus.POSTED, existing.psa_record_id,
                              error="already posted under this key")
     store.journal_begin(JournalEntry(
         key=adjustment.idempotency_key,
@@ -104,20 +105,22 @@ def post_change(runtime: Runtime, reader: Reader, plan: LinePlan, change: Planne
         else:
             posted = runtime.psa.post_adjustment(adjustment)
     except OutcomeUnknownError as exc:
-        store.journal_finish(adjustment.idempotency_key, "unknown", error=str(exc))
+        store.journal_finish(adjustment.idempotency_key, JournalStatus.UNKNOWN, error=str(exc))
         reader.forget_lines(adjustment.agreement_id)
         entry = store.journal_entry(adjustment.idempotency_key)
         assert entry is not None
         try:
             status = settle(runtime, reader, entry, quarantine=runtime.unknown_outcome_wait)
         except IdsyncError as reread:  # cannot tell now: stays "unknown", settled next run
-            return PostingResult(change, "unknown", error=f"{exc}; re-read failed: {reread}")
-        return PostingResult(change, status, error=None if status == "posted" else str(exc))
+            return PostingResult(change, JournalStatus.UNKNOWN,
+                                 error=f"{exc}; re-read failed: {reread}")
+        return PostingResult(change, status,
+                             error=None if status == JournalStatus.POSTED else str(exc))
     except (ApiError, IdsyncError) as exc:
-        store.journal_finish(adjustment.idempotency_key, "failed", error=str(exc))
+        store.journal_finish(adjustment.idempotency_key, JournalStatus.FAILED, error=str(exc))
         if isinstance(exc, RUN_STOPPERS):
             raise
-        return PostingResult(change, "failed", error=str(exc))
+        return PostingResult(change, JournalStatus.FAILED, error=str(exc))
     finally:
         reader.forget_lines(adjustment.agreement_id)
     note = None
@@ -126,17 +129,20 @@ def post_change(runtime: Runtime, reader: Reader, plan: LinePlan, change: Planne
                 f"{adjustment.effective_date}, not {adjustment.target_quantity}")
         log.warning("%s", note)
     if change.undoes is not None:
-        store.journal_finish(adjustment.idempotency_key, "posted", psa_record_id=posted.record_id,
+        store.journal_finish(adjustment.idempotency_key, JournalStatus.POSTED,
+                             psa_record_id=posted.record_id,
                              error=f"compensation: undid record {change.undoes.record_id}, a "
                                    f"duplicate of posting {change.undoes.key}")
-        return PostingResult(change, "posted", posted.record_id, posted.quantity_after)
-    store.journal_finish(adjustment.idempotency_key, "posted", psa_record_id=posted.record_id,
-                         error=note)
+        return PostingResult(change, JournalStatus.POSTED, posted.record_id,
+                             posted.quantity_after)
+    store.journal_finish(adjustment.idempotency_key, JournalStatus.POSTED,
+                         psa_record_id=posted.record_id, error=note)
     store.set_last_quantity(link.id, adjustment.target_quantity)
     if link.id in reader.snapshot.failed:
         store.supersede_failed(link.id, f"retried as {adjustment.idempotency_key}",
                                except_key=adjustment.idempotency_key)
-    return PostingResult(change, "posted", posted.record_id, posted.quantity_after, note)
+    return PostingResult(change, JournalStatus.POSTED, posted.record_id, posted.quantity_after,
+                         note)
 
 
 def as_utc(moment: datetime) -> datetime:
@@ -158,7 +164,7 @@ def waiting_note(since: datetime, now: datetime | None = None) -> str:
 
 
 def settle(runtime: Runtime, reader: Reader, entry: JournalEntry, *,
-           quarantine: timedelta, now: datetime | None = None) -> str:
+           quarantine: timedelta, now: datetime | None = None) -> JournalStatus:
     """Decide a pending/unknown entry from what the PSA shows now; return its status.
 
     ``unknown`` (or ``pending``, unchanged) means: no sign of the write yet and the entry is
@@ -170,31 +176,34 @@ def settle(runtime: Runtime, reader: Reader, entry: JournalEntry, *,
     adjustment = Adjustment.model_validate_json(entry.request)
     found = runtime.psa.find_adjustment(adjustment) if runtime.psa.can_find_adjustments else None
     if found is not None:
-        runtime.store.journal_finish(entry.key, "posted", psa_record_id=found.record_id,
+        runtime.store.journal_finish(entry.key, JournalStatus.POSTED,
+                                     psa_record_id=found.record_id,
                                      error="confirmed after an interruption (marker found)")
-        return "posted"
+        return JournalStatus.POSTED
     lines = reader.lines(entry.agreement_id, entry.effective_date)
     line = lines.get(entry.catalog_item_id)
     quantity = line.quantity if line else Decimal(0)
     if quantity == entry.target_quantity:
-        runtime.store.journal_finish(entry.key, "posted", error="confirmed after an "
-                                     f"interruption (the PSA shows {quantity})")
+        runtime.store.journal_finish(entry.key, JournalStatus.POSTED, error="confirmed after "
+                                     f"an interruption (the PSA shows {quantity})")
         runtime.store.set_last_quantity(entry.resource_link_id, quantity)
-        return "posted"
+        return JournalStatus.POSTED
     if waiting(entry, quarantine, now):
         return entry.status
     if quantity == entry.from_quantity:
-        runtime.store.journal_finish(entry.key, "failed", error=(entry.error or "interrupted") +
+        runtime.store.journal_finish(entry.key, JournalStatus.FAILED,
+                                     error=(entry.error or "interrupted") +
                                      f"; not applied (the PSA still shows {quantity} after "
                                      "the quarantine)")
-        return "failed"
-    runtime.store.journal_finish(entry.key, "superseded", error=(
+        return JournalStatus.FAILED
+    runtime.store.journal_finish(entry.key, JournalStatus.SUPERSEDED, error=(
         f"the PSA shows {quantity}, neither {entry.from_quantity} (before) nor "
         f"{entry.target_quantity} (target); re-planned from what is there"))
-    return "superseded"
+    return JournalStatus.SUPERSEDED
 
 
-def resolve_open(runtime: Runtime, reader: Reader) -> list[tuple[JournalEntry, str]]:
+def resolve_open(runtime: Runtime,
+                 reader: Reader) -> list[tuple[JournalEntry, JournalStatus]]:
     """Settle every entry a crash or a lost answer left pending or unknown.
 
     Returns the entries whose status changed. An API that cannot be reached at all stops the
@@ -202,7 +211,7 @@ def resolve_open(runtime: Runtime, reader: Reader) -> list[tuple[JournalEntry, s
     waits another run.
     """
     settled = []
-    for entry in runtime.store.journal_entries(statuses=("pending", "unknown")):
+    for entry in runtime.store.journal_entries(statuses=OPEN):
         try:
             status = settle(runtime, reader, entry, quarantine=runtime.unknown_outcome_wait)
         except RUN_STOPPERS:

@@ -9,11 +9,11 @@ forgotten, because the next plan must see what the PSA says now.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from datetime import date
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, TypeVar, cast
 
+from idsync_core.caching import OnceCache
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import NotFoundError
 
@@ -35,24 +35,11 @@ T = TypeVar("T")
 class Reader:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self._memo: dict[tuple[object, ...], object] = {}
-        self._locks: dict[tuple[object, ...], threading.Lock] = {}
-        self._guard = threading.Lock()
+        self._memo: OnceCache[tuple[object, ...], object] = OnceCache(size=None)
 
     def _once(self, key: tuple[object, ...], load: Callable[[], T]) -> T:
         """Load ``key`` once, even when several threads ask for it at the same time."""
-        with self._guard:
-            if key in self._memo:
-                return self._memo[key]  # type: ignore[return-value]
-            lock = self._locks.setdefault(key, threading.Lock())
-        with lock:
-            with self._guard:
-                if key in self._memo:
-                    return self._memo[key]  # type: ignore[return-value]
-            value = load()
-            with self._guard:
-                self._memo[key] = value
-            return value
+        return cast(T, self._memo.get(key, load))
 
     # -- the store -------------------------------------------------------------------------------
 
@@ -63,8 +50,7 @@ class Reader:
 
     def forget_snapshot(self) -> None:
         """Read the store again on next use (after links, prices or the journal changed)."""
-        with self._guard:
-            self._memo.pop(("snapshot",), None)
+        self._memo.forget(("snapshot",))
 
     # -- provider ------------------------------------------------------------------------------
 
@@ -97,9 +83,8 @@ class Reader:
         it afterwards."""
         def load() -> list[CatalogItem]:
             items = list(self.runtime.psa.list_catalog())
-            with self._guard:
-                for item in items:
-                    self._memo[("catalog", item.id)] = item
+            for item in items:
+                self._memo.put(("catalog", item.id), item)
             return items
         return self._once(("whole catalog",), load)
 
@@ -122,9 +107,7 @@ class Reader:
             for line in self.runtime.psa.list_lines(agreement_id, as_of)})
 
     def forget_lines(self, agreement_id: str) -> None:
-        with self._guard:
-            for key in [k for k in self._memo if k[:2] == ("lines", agreement_id)]:
-                del self._memo[key]
+        self._memo.forget_where(lambda key: key[:2] == ("lines", agreement_id))
 
     def catalog_items(self, ids: list[str]) -> dict[str, CatalogItem]:
         from idsync_core.models import CatalogItem
@@ -132,11 +115,10 @@ class Reader:
         missing = sorted({i for i in ids if ("catalog", i) not in self._memo})
         if missing:
             found = {item.id: item for item in self.runtime.psa.list_catalog(ids=missing)}
-            with self._guard:
-                for item_id in missing:
-                    self._memo[("catalog", item_id)] = found.get(item_id)
-        return {i: item for i in ids if (item := self._memo.get(("catalog", i))) is not None
-                and isinstance(item, CatalogItem)}
+            for item_id in missing:
+                self._memo.put(("catalog", item_id), found.get(item_id))
+        return {i: item for i in ids if isinstance(item := self._memo.peek(("catalog", i)),
+                                                   CatalogItem)}
 
     def catalog_item(self, item_id: str) -> CatalogItem:
         item = self.catalog_items([item_id]).get(item_id)

@@ -43,6 +43,8 @@ class Runtime:
         self.today = today or today_from_env()
         self._providers: dict[str, ProviderConnection] = {}
         self._providers_lock = threading.Lock()  # sync threads must share one connection
+        self._psa: PsaConnection | None = None
+        self._psa_lock = threading.Lock()  # likewise, whichever thread asks first
 
     @cached_property
     def plugins(self) -> dict[str, PluginInfo]:
@@ -117,8 +119,9 @@ class Runtime:
                 f"no provider connection is configured{self._where()}",
                 hint="add a [providers.NAME] table, e.g. [providers.ingram] plugin = \"odin\"")
 
-    @cached_property
+    @property
     def psa(self) -> PsaConnection:
+        """The PSA connection, opened on first use; one for every thread of a run."""
         from idsync_core.plugins import PsaConnection, open_connection
 
         if not self.settings.psa:
@@ -126,9 +129,12 @@ class Runtime:
                 f"no PSA connection is configured{self._where()}",
                 hint="add a [psa] table with plugin = \"connectwise\" or \"autotask\" "
                      "(see the README's Configuration section)")
-        connection = open_connection("psa", self.settings.psa, "psa", self.plugins)
-        assert isinstance(connection, PsaConnection)
-        return connection
+        with self._psa_lock:
+            if self._psa is None:
+                connection = open_connection("psa", self.settings.psa, "psa", self.plugins)
+                assert isinstance(connection, PsaConnection)
+                self._psa = connection
+            return self._psa
 
     @property
     def provider_names(self) -> list[str]:
@@ -169,9 +175,10 @@ class Runtime:
         for connection in self._providers.values():
             connection.close()
         self._providers.clear()
-        if "psa" in self.__dict__:
-            self.psa.close()
-            del self.__dict__["psa"]
+        with self._psa_lock:
+            psa, self._psa = self._psa, None
+        if psa is not None:
+            psa.close()
 
     def close(self) -> None:
         self.close_connections()

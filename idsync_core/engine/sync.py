@@ -25,6 +25,7 @@ from idsync_core.engine.posting import RUN_STOPPERS, PostingResult, post_change,
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ApiError, ConfigurationError, IdsyncError
+from idsync_core.journal import OPEN, JournalStatus
 
 if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
     from idsync_core.store import ResourceLink
@@ -51,14 +52,13 @@ class LinkOutcome:
             return "failed"
         if self.plan.problem or self.skipped_reason:
             return "skipped"
-        if self.plan.waiting_since is not None or any(p.status in ("pending", "unknown")
-                                                      for p in self.postings):
+        if self.plan.waiting_since is not None or any(p.status in OPEN for p in self.postings):
             return "waiting"
         if not self.plan.changes and not self.plan.undo:
             return "unchanged"
         if self.dry_run:
             return "planned"
-        if any(p.status != "posted" for p in self.postings):
+        if any(p.status != JournalStatus.POSTED for p in self.postings):
             return "failed"
         return "posted"
 
@@ -112,7 +112,7 @@ def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, orig
     for change in plan.undo + plan.changes:  # a duplicate is undone before anything else
         posting = post_change(runtime, reader, plan, change, origin=origin)
         outcome.postings.append(posting)
-        if posting.status != "posted":
+        if posting.status != JournalStatus.POSTED:
             break  # the changes after it were planned from the line without it
     if not plan.changes:  # equal: write only what changed (most links, most runs: nothing)
         if plan.actual is not None and plan.actual == plan.actual_next \

@@ -17,6 +17,8 @@ What it guarantees, so connectors do not each re-learn it:
 * **Errors** become :mod:`idsync_core.errors` exceptions with messages naming the service, the
   method and the path (never the query string, headers or body, which may carry secrets).
 * **JSON** is checked: an HTML page (a proxy's error or login page) is reported as such.
+  Numbers with a fraction are decoded as ``Decimal``, and ``Decimal`` values in a request body
+  are sent as exact JSON numbers (:mod:`idsync_core.numbers`).
 """
 
 from __future__ import annotations
@@ -26,9 +28,7 @@ import email.utils
 import json
 import logging
 import random
-import threading
 import time
-from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,6 +48,7 @@ from idsync_core.errors import (
     UnreachableError,
 )
 from idsync_core.http.budget import ConcurrencyLimiter, RateBudget
+from idsync_core.numbers import json_body
 
 log = logging.getLogger(__name__)
 
@@ -131,8 +132,6 @@ class ApiClient:
             transport=transport,
             follow_redirects=False,  # a redirect must not carry our credentials elsewhere
         )
-        self._counts_lock = threading.Lock()
-        self.requests_made: Counter[str] = Counter()
 
     # -- hooks for subclasses -------------------------------------------------------------
 
@@ -192,8 +191,13 @@ class ApiClient:
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
     ) -> httpx.Response:
-        """Send a request with retries; return the 2xx response or raise a mapped error."""
+        """Send a request with retries; return the 2xx response or raise a mapped error.
+
+        ``json`` may hold ``Decimal`` values; one that a JSON number cannot carry exactly is
+        refused (:class:`RejectedError`) before anything is sent.
+        """
         method = method.upper()
+        json = json_body(json)
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         refreshed = False
         attempt = 0
@@ -256,8 +260,6 @@ class ApiClient:
     ) -> httpx.Response | None:
         if self.budget is not None:
             self.budget.acquire()
-        with self._counts_lock:
-            self.requests_made[method] += 1
         slot = self.concurrency.slot(self.endpoint_key(method, url)) \
             if self.concurrency is not None else contextlib.nullcontext()
         try:

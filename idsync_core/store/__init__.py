@@ -24,6 +24,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, Operati
 from sqlalchemy.orm import Session, sessionmaker
 
 from idsync_core.errors import ConfigurationError, LockBusyError
+from idsync_core.journal import NOT_THROUGH, OPEN, JournalStatus
 from idsync_core.store import migrate
 from idsync_core.store.schema import (
     AuditEntry,
@@ -203,14 +204,6 @@ class Store:
                 ResourceLink.provider == provider, ResourceLink.resource_id == resource_id,
                 ResourceLink.removed_at.is_(None)))
 
-    def resource_link_by_id(self, link_id: int) -> ResourceLink | None:
-        with self.transaction() as s:
-            return s.get(ResourceLink, link_id)
-
-    def subscription_link_by_id(self, link_id: int) -> SubscriptionLink | None:
-        with self.transaction() as s:
-            return s.get(SubscriptionLink, link_id)
-
     def company_link_by_id(self, link_id: int) -> CompanyLink | None:
         with self.transaction() as s:
             return s.get(CompanyLink, link_id)
@@ -304,16 +297,18 @@ class Store:
                                         JournalEntry.updated_at)).all()
             unsettled: dict[int, datetime] = {}
             for link, status, since in statuses:
-                if status in ("pending", "unknown"):
+                if status in OPEN:
                     since = since if since.tzinfo else since.replace(tzinfo=UTC)
                     unsettled[link] = min(since, unsettled.get(link, since))
             return RunSnapshot(
                 subscription_links={link.id: link for link in subs},
                 company_links={link.id: link for link in companies},
                 price_sources={(p.scope, p.scope_id): p for p in prices},
-                posted=Counter(link for link, status, _ in statuses if status == "posted"),
+                posted=Counter(link for link, status, _ in statuses
+                               if status == JournalStatus.POSTED),
                 unsettled=unsettled,
-                failed=frozenset(link for link, status, _ in statuses if status == "failed"))
+                failed=frozenset(link for link, status, _ in statuses
+                                 if status == JournalStatus.FAILED))
 
     # -- price sources -----------------------------------------------------------------------
 
@@ -354,7 +349,7 @@ class Store:
         with self.transaction() as s:
             return s.scalar(select(JournalEntry).where(JournalEntry.key == key))
 
-    def journal_entries(self, statuses: Sequence[str] | None = None,
+    def journal_entries(self, statuses: Sequence[JournalStatus] | None = None,
                         limit: int | None = None) -> Sequence[JournalEntry]:
         with self.transaction() as s:
             query = select(JournalEntry).order_by(JournalEntry.id.desc())
@@ -364,19 +359,12 @@ class Store:
                 query = query.limit(limit)
             return s.scalars(query).all()
 
-    def open_entries(self, resource_link_id: int) -> int:
-        """Postings of the link whose outcome is not settled (pending or unknown)."""
-        with self.transaction() as s:
-            return len(s.scalars(select(JournalEntry.id).where(
-                JournalEntry.resource_link_id == resource_link_id,
-                JournalEntry.status.in_(("pending", "unknown")))).all())
-
     def posted_count(self, resource_link_id: int) -> int:
         """How many postings of this link have landed (part of each new idempotency key)."""
         with self.transaction() as s:
             return len(s.scalars(select(JournalEntry.id).where(
                 JournalEntry.resource_link_id == resource_link_id,
-                JournalEntry.status == "posted")).all())
+                JournalEntry.status == JournalStatus.POSTED)).all())
 
     def journal_begin(self, entry: JournalEntry) -> JournalEntry:
         """Record the intent (``pending``) durably *before* the PSA is called.
@@ -388,14 +376,14 @@ class Store:
         with self.transaction() as s:
             existing = s.scalar(select(JournalEntry).where(JournalEntry.key == entry.key))
             if existing is not None:
-                existing.status = "pending"
+                existing.status = JournalStatus.PENDING
                 existing.attempts += 1
                 existing.error = None
                 existing.updated_at = now
                 self.audit(s, "adjustment.retry", f"journal:{entry.key}",
                            attempt=existing.attempts)
                 return existing
-            entry.status, entry.attempts = "pending", 1
+            entry.status, entry.attempts = JournalStatus.PENDING, 1
             entry.created_at = entry.updated_at = now
             s.add(entry)
             self.audit(s, "adjustment.pending", f"journal:{entry.key}", delta=entry.delta,
@@ -403,7 +391,7 @@ class Store:
                        agreement=entry.agreement_id, catalog_item=entry.catalog_item_id)
             return entry
 
-    def journal_finish(self, key: str, status: str, *, psa_record_id: str | None = None,
+    def journal_finish(self, key: str, status: JournalStatus, *, psa_record_id: str | None = None,
                        error: str | None = None) -> None:
         with self.transaction() as s:
             s.execute(update(JournalEntry).where(JournalEntry.key == key).values(
@@ -417,11 +405,11 @@ class Store:
         with self.transaction() as s:
             query = update(JournalEntry).where(
                 JournalEntry.resource_link_id == resource_link_id,
-                JournalEntry.status == "failed")
+                JournalEntry.status == JournalStatus.FAILED)
             if except_key is not None:
                 query = query.where(JournalEntry.key != except_key)
             reason = func.coalesce(JournalEntry.error + "; ", "") + note
-            done = s.execute(query.values(status="superseded", updated_at=utcnow(),
+            done = s.execute(query.values(status=JournalStatus.SUPERSEDED, updated_at=utcnow(),
                                           error=reason))
             count = int(done.rowcount)  # type: ignore[attr-defined]
             if count:
@@ -432,7 +420,7 @@ class Store:
     def links_with_failures(self) -> Sequence[ResourceLink]:
         with self.transaction() as s:
             failed = select(JournalEntry.resource_link_id).where(
-                JournalEntry.status.in_(("failed", "unknown", "pending")))
+                JournalEntry.status.in_(NOT_THROUGH))
             return s.scalars(select(ResourceLink).where(
                 ResourceLink.id.in_(failed), ResourceLink.removed_at.is_(None))
                 .order_by(ResourceLink.id)).all()

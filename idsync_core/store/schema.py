@@ -13,10 +13,23 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from idsync_core.journal import JournalStatus
 
 
 class DecimalText(TypeDecorator[Decimal]):
@@ -131,9 +144,8 @@ class PriceSourceSetting(Base):
 class JournalEntry(Base):
     """One intended posting, written ``pending`` *before* the PSA is called.
 
-    status: pending (about to post, or a crash left it), posted, failed (the PSA refused it or
-    the API failed; retryable), unknown (the outcome could not be decided; needs a re-read),
-    superseded (a re-read showed the change is no longer needed).
+    ``status``: a :class:`JournalStatus`, stored as its value; the database refuses any other
+    (``ck_journal_status``, migration 0003).
 
     ``compensates``: set on a compensating change, the key of the change whose duplicate record
     it undid (a write that landed after it had been posted again).
@@ -157,7 +169,9 @@ class JournalEntry(Base):
     effective_date: Mapped[date] = mapped_column(Date)
     unit_price: Mapped[Decimal | None] = mapped_column(DecimalText)
     unit_cost: Mapped[Decimal | None] = mapped_column(DecimalText)
-    status: Mapped[str] = mapped_column(String(20), index=True)
+    status: Mapped[JournalStatus] = mapped_column(
+        Enum(JournalStatus, native_enum=False, create_constraint=False, length=20,
+             values_callable=lambda statuses: [s.value for s in statuses]), index=True)
     request: Mapped[str] = mapped_column(Text)
     psa_record_id: Mapped[str | None] = mapped_column(String(200))
     error: Mapped[str | None] = mapped_column(Text)
@@ -165,6 +179,11 @@ class JournalEntry(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     compensates: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (
+        CheckConstraint("status IN (" + ", ".join(f"'{s.value}'" for s in JournalStatus) + ")",
+                        name="ck_journal_status"),
+    )
 
 
 class AuditEntry(Base):

@@ -27,6 +27,7 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
+from idsync_core.http.wiring import Wiring
 from idsync_core.plugins import (
     Connection,
     PluginInfo,
@@ -146,14 +147,24 @@ def _is_secret(annotation: object) -> bool:
 
 
 def time_keywords(connector: type) -> frozenset[str]:
-    """Which of ``sleep`` and ``clock`` the connector class takes as keyword arguments."""
+    """Which of ``sleep`` and ``clock`` the connector class takes as keyword arguments — both
+    when it takes a ``wiring`` (:class:`idsync_core.http.wiring.Wiring`, which carries them)."""
     try:
         parameters = inspect.signature(connector).parameters
     except (TypeError, ValueError):
         return frozenset()
     keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if "wiring" in parameters and parameters["wiring"].kind in keyword:
+        return frozenset(TIME_KEYWORDS)
     return frozenset(name for name in TIME_KEYWORDS
                      if name in parameters and parameters[name].kind in keyword)
+
+
+def takes_wiring(connector: type) -> bool:
+    try:
+        return "wiring" in inspect.signature(connector).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def secret_settings(info: PluginInfo) -> list[str]:
@@ -246,6 +257,9 @@ class Harness:
     def _build(self, settings: Any) -> object:
         if self.config.connector is not None:
             return self.config.connector(settings, self.clock)
+        if takes_wiring(self.info.connector):
+            return self.info.connector(settings, wiring=Wiring(sleep=self.clock.sleep,
+                                                               clock=self.clock.monotonic))
         given = {"sleep": self.clock.sleep, "clock": self.clock.monotonic}
         return self.info.connector(settings, **{name: given[name] for name in self.fake_time})
 
@@ -256,9 +270,10 @@ class Harness:
         if lacking:
             pytest.fail(
                 f"{check} needs to give {self.info.name} the suite's "
-                f"{' and '.join(lacking)}, so that no real time passes: accept `sleep=` and "
-                "`clock=` keyword arguments in the connector class (passing them on to "
-                "ApiClient(sleep=...), budgets and BearerToken(clock=...)), or give "
+                f"{' and '.join(lacking)}, so that no real time passes: accept a `wiring=` "
+                "(idsync_core.http.wiring.Wiring) or `sleep=` and `clock=` keyword arguments "
+                "in the connector class (passing them on to ApiClient(sleep=...), budgets and "
+                "BearerToken(clock=...)), or give "
                 "SuiteConfig(connector=lambda settings, clock: YourConnector(settings, "
                 "sleep=clock.sleep, clock=clock.monotonic))", pytrace=False)
         return self.clock

@@ -19,6 +19,7 @@ from typing import Any, cast
 from idsync_core.engine.posting import settle
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
+from idsync_core.journal import JournalStatus
 from idsync_core.models import Adjustment
 from idsync_core.plugins import PsaConnection
 from idsync_core.store import JournalEntry
@@ -28,9 +29,9 @@ from idsync_core.store import JournalEntry
 class _Journal:
     """Records what ``settle`` writes, in place of the store."""
 
-    outcomes: list[tuple[str, str]] = field(default_factory=list)
+    outcomes: list[tuple[str, JournalStatus]] = field(default_factory=list)
 
-    def journal_finish(self, key: str, status: str, **_: Any) -> None:
+    def journal_finish(self, key: str, status: JournalStatus, **_: Any) -> None:
         self.outcomes.append((key, status))
 
     def set_last_quantity(self, *_: Any) -> None:
@@ -38,7 +39,7 @@ class _Journal:
 
 
 def engine_settles(connection: PsaConnection, adjustment: Adjustment,
-                   from_quantity: Decimal) -> str:
+                   from_quantity: Decimal) -> JournalStatus:
     """What the engine decides about a posting of ``adjustment`` whose outcome it lost:
     ``posted`` (never sent again), ``failed`` (sent again under the same key) or
     ``superseded`` (re-planned from what the PSA shows)."""
@@ -51,7 +52,7 @@ def engine_settles(connection: PsaConnection, adjustment: Adjustment,
         catalog_item_id=adjustment.catalog_item_id, from_quantity=from_quantity,
         delta=adjustment.delta, target_quantity=adjustment.target_quantity,
         effective_date=adjustment.effective_date, unit_price=adjustment.unit_price,
-        unit_cost=adjustment.unit_cost, status="unknown",
+        unit_cost=adjustment.unit_cost, status=JournalStatus.UNKNOWN,
         request=adjustment.model_dump_json(), error=None, created_at=now, updated_at=now)
     # A zero quarantine asks what the connector's evidence alone decides (the engine waits
     # [sync] unknown_outcome_wait before it acts on "not visible").

@@ -34,6 +34,7 @@ from idsync_core.errors import (
     OutcomeUnknownError,
 )
 from idsync_core.hookspecs import ALL_SPECS, PROVIDER_HOOKS, PSA_HOOKS
+from idsync_core.journal import JournalStatus
 from idsync_core.models import (
     Agreement,
     AgreementLine,
@@ -716,11 +717,12 @@ class PsaSuite(ConnectorSuite):
         connection.post_adjustment(landed)
         for where, conn in (("the same connection", connection), ("the next run", h.psa())):
             decision = engine_settles(conn, landed, before)
-            assert decision == "posted", _recovery_message(conn, landed, decision, where)
+            assert decision == JournalStatus.POSTED, _recovery_message(conn, landed, decision,
+                                                                       where)
         never = adjustment(agreement_id, item, day, before=landed.target_quantity, delta=5)
         decision = engine_settles(connection, never, landed.target_quantity)
-        assert decision == "failed", (
-            f"for a posting that never landed the engine decides {decision!r}, not 'failed': "
+        assert decision == JournalStatus.FAILED, (
+            f"for a posting that never landed the engine decides '{decision}', not 'failed': "
             "find_adjustment found a marker nobody wrote, or the quantity moved by itself")
         assert quantity(connection, agreement_id, item.id, day) == landed.target_quantity
 
@@ -778,8 +780,8 @@ class PsaSuite(ConnectorSuite):
             f"after one lost answer the PSA shows {now}, expected {change.target_quantity}: "
             f"the write was sent {len(writes)} times")
         decision = engine_settles(connection, change, before)
-        assert decision == "posted", _recovery_message(connection, change, decision,
-                                                       "the same connection")
+        assert decision == JournalStatus.POSTED, _recovery_message(
+            connection, change, decision, "the same connection")
 
 
 def _open_and(call: Callable[[Connection], object], h: Harness,
@@ -849,7 +851,7 @@ def _check_reread(connection: PsaConnection, change: Any, where: str) -> None:
 def _recovery_message(connection: PsaConnection, change: Any, decision: str, where: str) -> str:
     now = quantity(connection, change.agreement_id, change.catalog_item_id,
                    change.effective_date)
-    return (f"the engine would post this change again (it decides {decision!r} through "
+    return (f"the engine would post this change again (it decides '{decision}' through "
             f"{where}): find_adjustment did not find marker {change.marker} and the PSA shows "
             f"{now} as of {change.effective_date}, not the target {change.target_quantity}")
 

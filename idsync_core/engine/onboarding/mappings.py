@@ -15,8 +15,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from idsync_core.engine import linking, pricing
+from idsync_core.engine import pricing
 from idsync_core.engine.onboarding.names import NameIndex
+from idsync_core.engine.pricing import PriceChoice
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ConfirmationRequired, NotFoundError, RefusedError
@@ -42,7 +43,7 @@ def canonical_term(term: str | None) -> str:
 
 
 def map_product(runtime: Runtime, provider: str, sku: str, catalog_item_id: str, *,
-                term: str | None = None, price: linking.PriceChoice | None = None,
+                term: str | None = None, price: PriceChoice | None = None,
                 confirmed: bool = False) -> ProductMapping:
     """Record that ``sku`` bills as the catalog item (replacing an earlier mapping of it)."""
     if not sku.strip():
@@ -79,11 +80,11 @@ def unmap(runtime: Runtime, provider: str, sku: str, term: str | None = None) ->
                             hint="`idsync map list` shows them")
 
 
-def price_of(mapping: ProductMapping) -> linking.PriceChoice | None:
+def price_of(mapping: ProductMapping) -> PriceChoice | None:
     """The mapping's default price source, as linking takes it."""
     if mapping.price_kind is None:
         return None
-    return linking.PriceChoice(pricing.PriceSourceKind(mapping.price_kind), mapping.price,
+    return PriceChoice(pricing.PriceSourceKind(mapping.price_kind), mapping.price,
                                mapping.cost, mapping.markup_percent)
 
 

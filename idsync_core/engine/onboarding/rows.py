@@ -17,8 +17,9 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from idsync_core.engine import linking, pricing
+from idsync_core.engine import pricing
 from idsync_core.engine.onboarding.suggest import Candidate, Level, Status, Suggestion, Suggestions
+from idsync_core.engine.pricing import PriceChoice
 
 COLUMNS = ("level", "provider", "id", "name", "parent_id", "target_id", "target_name", "score",
            "status", "accepted", "reason", "candidates", "price_source", "price", "cost",
@@ -136,7 +137,7 @@ def parse(item: object, number: int) -> Suggestion:
 
 
 def price_choice(kind: str, price: str, cost: str, markup: str,
-                 where: str) -> linking.PriceChoice | None:
+                 where: str) -> PriceChoice | None:
     if not (kind or price or cost or markup):
         return None
     try:
@@ -144,7 +145,7 @@ def price_choice(kind: str, price: str, cost: str, markup: str,
     except ValueError:
         raise SuggestionFileError(f"{where}: price_source {kind!r} is not one of "
                                   + ", ".join(k.value for k in pricing.PriceSourceKind)) from None
-    return linking.PriceChoice(source, _number(price, "price", where),
+    return PriceChoice(source, _number(price, "price", where),
                                _number(cost, "cost", where), _number(markup, "markup", where))
 
 

@@ -38,6 +38,7 @@ from idsync_core.engine.onboarding.mappings import (
     suggest_mappings,
 )
 from idsync_core.engine.onboarding.names import NameIndex
+from idsync_core.engine.pricing import PriceChoice
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
 from idsync_core.errors import ConfigurationError, IdsyncError
@@ -88,7 +89,7 @@ class Suggestion:
     accepted: bool = False
     status: Status = Status.UNMATCHED
     candidates: list[Candidate] = field(default_factory=list)
-    price: linking.PriceChoice | None = None
+    price: PriceChoice | None = None
 
     def review(self, why: str) -> None:
         """Leave it for a person, saying why (a confident match that cannot be accepted)."""

@@ -21,7 +21,6 @@ import json
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -36,7 +35,8 @@ from idsync_autotask.settings import AutotaskSettings
 from idsync_autotask.threshold import HOURLY_THRESHOLD, ThresholdGuard, ThresholdReading
 from idsync_autotask.zone import Zone, ZoneLocator
 from idsync_core.errors import ApiError, ConfigurationError, MissingRecordError, RejectedError
-from idsync_core.http import ConcurrencyLimiter, RetryPolicy, ensure_same_origin, paginate
+from idsync_core.http import ConcurrencyLimiter, ensure_same_origin, paginate
+from idsync_core.http.wiring import REAL, Wiring
 
 log = logging.getLogger(__name__)
 
@@ -120,15 +120,12 @@ class AutotaskClient(AutotaskHttp):
         self,
         settings: AutotaskSettings,
         *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        wiring: Wiring = REAL,
     ) -> None:
         self.settings = settings
         timeout = settings.timeout
-        self.guard = ThresholdGuard(settings.threshold_stop_percent, clock=clock, sleep=sleep,
-                                    time_scale=settings.time_scale)
+        self.guard = ThresholdGuard(settings.threshold_stop_percent, clock=wiring.clock,
+                                    sleep=wiring.sleep, time_scale=settings.time_scale)
         self._zone: Zone | None = None
         self._zone_lock = threading.Lock()
         self._second_try = threading.local()
@@ -139,19 +136,20 @@ class AutotaskClient(AutotaskHttp):
             auth=AutotaskAuth(settings, lambda: self._zone),
             headers={"Accept": "application/json"},
             timeout=timeout,
-            retry=retry or AUTOTASK_RETRY,
+            retry=wiring.retry or AUTOTASK_RETRY,
             budget=self.guard,
             concurrency=ConcurrencyLimiter(THREADS_PER_ENDPOINT),
-            transport=ThrottleDialect(transport or httpx.HTTPTransport(),
+            transport=ThrottleDialect(wiring.transport or httpx.HTTPTransport(),
                                       on_hourly_limit=self.guard.mark_exhausted),
-            sleep=sleep,
+            sleep=wiring.sleep,
         )
         self.guard.read = self.read_threshold
         self._locator = ZoneLocator(
             AutotaskHttp(settings.zone_lookup_url, service="Autotask zone lookup",
-                         credentials_hint=CREDENTIALS_HINT, retry=retry or AUTOTASK_RETRY,
-                         transport=ThrottleDialect(transport or httpx.HTTPTransport()),
-                         timeout=timeout, sleep=sleep),
+                         credentials_hint=CREDENTIALS_HINT,
+                         retry=wiring.retry or AUTOTASK_RETRY,
+                         transport=ThrottleDialect(wiring.transport or httpx.HTTPTransport()),
+                         timeout=timeout, sleep=wiring.sleep),
             settings.username)
 
     # -- zone ---------------------------------------------------------------------------

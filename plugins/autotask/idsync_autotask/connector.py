@@ -18,9 +18,8 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from idsync_autotask import mapping
 from idsync_autotask.client import AutotaskClient
-from idsync_autotask.mapping import RECURRING_SERVICE_CONTRACT, api_date, json_number, whole_units
+from idsync_autotask.mapping import RECURRING_SERVICE_CONTRACT, api_date, whole_units
 from idsync_autotask.query import any_of, cond, eq, in_batches
 from idsync_autotask.settings import AutotaskSettings
 from idsync_autotask.units import UnitsRow, contract_units, units_on
@@ -36,11 +35,11 @@ from idsync_core.caching import OnceCache, ParentIndex
 from idsync_core.errors import (
     ApiError,
     MissingRecordError,
-    NotFoundError,
     OutcomeUnknownError,
     RejectedError,
 )
 from idsync_core.hookspecs import hookimpl
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_core.models import (
     Adjustment,
     Agreement,
@@ -49,6 +48,7 @@ from idsync_core.models import (
     Company,
     PostedAdjustment,
 )
+from idsync_core.numbers import integer_id
 
 if TYPE_CHECKING:
     from idsync_autotask.simulator import AutotaskSimulator
@@ -62,14 +62,6 @@ CONTRACT_SERVICE_FIELDS = ("contractID", "serviceID", "unitPrice", "unitCost",
                            "invoiceDescription")
 SERVICE_FIELDS = ("name", "sku", "unitPrice", "unitCost", "isActive",
                   "manufacturerServiceProviderProductNumber")
-
-
-def _autotask_id(value: str, what: str) -> int:
-    """Autotask ids are integers; anything else cannot name a record."""
-    try:
-        return int(value)
-    except ValueError:
-        raise NotFoundError(f"{value!r} is not an Autotask {what} id (those are numbers)") from None
 
 
 def _within_term(contract: dict[str, Any], day: date) -> bool:
@@ -105,13 +97,11 @@ class Autotask:
 
         return create_simulator(seed)
 
-    def __init__(self, settings: AutotaskSettings, *,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        """``sleep`` and ``clock`` are for tests (the conformance suite's clock): what waits
+    def __init__(self, settings: AutotaskSettings, *, wiring: Wiring = REAL) -> None:
+        """``wiring`` is for tests (the conformance suite's clock, a transport): what waits
         for the thresholds or a Retry-After, and what times them."""
         self.settings = settings
-        self.client = AutotaskClient(settings, sleep=sleep, clock=clock)
+        self.client = AutotaskClient(settings, wiring=wiring)
         self._period_labels: dict[str, str] | None = None
         self._labels_lock = threading.Lock()
         self._contracts: dict[int, dict[str, Any]] = {}
@@ -155,7 +145,7 @@ class Autotask:
         """The company's recurring service contracts. From the second company asked for on,
         every such contract is listed once (500 a page) and the companies are answered from
         that listing (see idsync_core.caching)."""
-        cid = _autotask_id(company_id, "company")
+        cid = integer_id(company_id, "company", "Autotask")
         rows = self._by_company.lookup(str(cid))
         if rows is None:
             rows = list(self.client.query(
@@ -194,7 +184,7 @@ class Autotask:
     def idsync_list_lines(self, agreement_id: str, as_of: date) -> Iterable[AgreementLine]:
         """Lines as of a date from the contract's services and units rows: read once per run
         for every date asked, and again only after IDSync itself wrote to the contract."""
-        cid = _autotask_id(agreement_id, "contract")
+        cid = integer_id(agreement_id, "contract", "Autotask")
         contract = self._contract(cid)  # NotFoundError when unknown
         state = self._state(cid)
         if not state.services:
@@ -259,8 +249,8 @@ class Autotask:
 
         ContractServiceAdjustments has no free-text field, so no marker is written.
         """
-        cid = _autotask_id(adjustment.agreement_id, "contract")
-        sid = _autotask_id(adjustment.catalog_item_id, "service")
+        cid = integer_id(adjustment.agreement_id, "contract", "Autotask")
+        sid = integer_id(adjustment.catalog_item_id, "service", "Autotask")
         change = whole_units(adjustment.delta)
         target = whole_units(adjustment.target_quantity)
         when = adjustment.effective_date
@@ -299,9 +289,9 @@ class Autotask:
             "effectiveDate": api_date(when),
         }
         if adjustment.unit_price is not None:
-            body["adjustedUnitPrice"] = json_number(adjustment.unit_price)
+            body["adjustedUnitPrice"] = adjustment.unit_price
         if adjustment.unit_cost is not None:
-            body["adjustedUnitCost"] = json_number(adjustment.unit_cost)
+            body["adjustedUnitCost"] = adjustment.unit_cost
         self._units_of_contract.forget(cid)
         record_id = self.client.create("ContractServiceAdjustments", body)
 
@@ -405,9 +395,9 @@ class Autotask:
             mapping.money(catalog.get("unitCost")))
         body: dict[str, Any] = {"contractID": cid, "serviceID": sid}
         if price is not None:
-            body["unitPrice"] = json_number(price)
+            body["unitPrice"] = price
         if cost is not None:
-            body["unitCost"] = json_number(cost)
+            body["unitCost"] = cost
         try:
             self.client.create(f"Contracts/{cid}/Services", body)
         except OutcomeUnknownError:

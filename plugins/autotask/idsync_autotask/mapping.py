@@ -19,6 +19,7 @@ from idsync_core.models import (
     CatalogItem,
     Company,
 )
+from idsync_core.numbers import NotANumber, to_decimal
 
 RECURRING_SERVICE_CONTRACT = 7
 """``Contract.contractType`` of a Recurring Service contract, the only kind with services."""
@@ -53,25 +54,14 @@ def api_date(day: date) -> str:
 
 
 def money(value: Any) -> Decimal | None:
-    """A JSON number as Decimal without binary-fraction noise (``repr`` of a float is exact)."""
+    """A JSON number as Decimal (:func:`idsync_core.numbers.to_decimal`); None when absent or
+    not a number."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, float):
-        return Decimal(repr(value))
     try:
-        return Decimal(str(value))
-    except ArithmeticError:
+        return to_decimal(value)
+    except NotANumber:
         return None
-
-
-def json_number(value: Decimal) -> int | float:
-    """A Decimal as a JSON number. A float's ``repr`` is the shortest decimal that round-trips,
-    so any value of at most 15 significant digits is sent exactly as written."""
-    if value == value.to_integral_value():
-        return int(value)
-    if len(value.normalize().as_tuple().digits) > 15:
-        raise RejectedError(f"{value} has more digits than Autotask can store")
-    return float(value)
 
 
 def whole_units(value: Decimal) -> int:

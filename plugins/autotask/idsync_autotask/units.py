@@ -3,8 +3,8 @@
 Autotask keeps a recurring contract's quantities in ContractServiceUnits: one row per service per
 billing period, split by every adjustment (the new row starts on the adjustment's effective date
 and runs to the period's end, later periods carry the new count). The quantity of a service on a
-date is the ``units`` of the row covering that date (see :func:`units_as_of` for a date past the
-last row). The rows are queried in batches (``contractServiceID in [...]``), never one request
+date is the ``units`` of the row covering that date (see :func:`units_on` for a date past the
+last row). A contract's rows are read in one query (:func:`contract_units`), never one request
 per service.
 """
 
@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 from idsync_autotask.client import AutotaskClient
-from idsync_autotask.mapping import api_date, money, parse_date
-from idsync_autotask.query import Filter, cond, eq, in_batches
+from idsync_autotask.mapping import money, parse_date
+from idsync_autotask.query import eq
 from idsync_core.errors import ApiError
 
 UNIT_FIELDS = ("contractID", "contractServiceID", "serviceID", "startDate", "endDate", "units",
@@ -40,55 +40,6 @@ def _newer(a: UnitsRow, b: UnitsRow | None) -> bool:
     return b is None or (a.start, a.id) > (b.start, b.id)
 
 
-def units_as_of(client: AutotaskClient, contract_id: int, contract_service_ids: Iterable[int],
-                as_of: date, *, carry_forward: bool) -> dict[int, UnitsRow]:
-    """The row giving the units of each contract service on ``as_of``, by contract service id;
-    a service without one has no units on that date.
-
-    Normally that is the row covering ``as_of``. Whether Autotask creates the rows of every
-    period up to the contract's end in advance is UNCONFIRMED, so with ``carry_forward`` (the
-    caller says ``as_of`` is within the contract's term) a service whose rows stop before
-    ``as_of`` keeps the units of its last row: units only change through adjustments, and
-    reading 0 there would make IDSync post the whole count again.
-    """
-    wanted = sorted(set(contract_service_ids))
-    covering = _rows(client, contract_id, wanted, as_of, [
-        cond("lt", "startDate", api_date(as_of + timedelta(days=1))),
-        cond("gte", "endDate", api_date(as_of))])
-    found = {service: row for service, row in covering.items() if row.start <= as_of <= row.end}
-    missing = [service for service in wanted if service not in found]
-    if missing and carry_forward:
-        earlier = _rows(client, contract_id, missing, as_of, [
-            cond("lt", "startDate", api_date(as_of + timedelta(days=1)))])
-        found.update({service: row for service, row in earlier.items() if row.end < as_of})
-    return found
-
-
-def _rows(client: AutotaskClient, contract_id: int, services: list[int], as_of: date,
-          conditions: list[Filter]) -> dict[int, UnitsRow]:
-    """Per contract service, the latest row starting on or before ``as_of`` among those the
-    conditions select (the date-times compare at midnight, so the server-side filter is a little
-    wider than needed; the exact choice is made here on the calendar dates)."""
-    base = [eq("contractID", contract_id), *conditions]
-    found: dict[int, UnitsRow] = {}
-    for filters in in_batches("contractServiceID", services, base=base):
-        for raw in client.query("ContractServiceUnits", filters, fields=UNIT_FIELDS):
-            start, end = parse_date(raw.get("startDate")), parse_date(raw.get("endDate"))
-            units = money(raw.get("units"))
-            service = raw.get("contractServiceID")
-            if start is None or end is None or units is None or not isinstance(service, int):
-                # Guessing here could post seats twice: a row we cannot read stops the run.
-                raise ApiError(f"Autotask ContractServiceUnits row {raw.get('id')} lacks its "
-                               "contractServiceID, dates or units")
-            if start > as_of:
-                continue
-            row = UnitsRow(int(raw["id"]), service, start, end, units, money(raw.get("price")),
-                           money(raw.get("cost")))
-            if _newer(row, found.get(service)):
-                found[service] = row
-    return found
-
-
 def contract_units(client: AutotaskClient, contract_id: int) -> list[UnitsRow]:
     """Every ContractServiceUnits row of the contract, in one query (all pages): what
     :func:`units_on` answers any date from. A contract holds one row per service per billing
@@ -100,6 +51,7 @@ def contract_units(client: AutotaskClient, contract_id: int) -> list[UnitsRow]:
         units = money(raw.get("units"))
         service = raw.get("contractServiceID")
         if start is None or end is None or units is None or not isinstance(service, int):
+            # Guessing here could post seats twice: a row we cannot read stops the run.
             raise ApiError(f"Autotask ContractServiceUnits row {raw.get('id')} lacks its "
                            "contractServiceID, dates or units")
         rows.append(UnitsRow(int(raw["id"]), service, start, end, units,
@@ -109,8 +61,15 @@ def contract_units(client: AutotaskClient, contract_id: int) -> list[UnitsRow]:
 
 def units_on(rows: Iterable[UnitsRow], contract_service_ids: Iterable[int], as_of: date, *,
              carry_forward: bool) -> dict[int, UnitsRow]:
-    """:func:`units_as_of` computed from rows already read: per contract service, the newest
-    row covering ``as_of``; with ``carry_forward``, else the newest row ending before it."""
+    """The row giving the units of each contract service on ``as_of``, by contract service id,
+    from rows already read; a service without one has no units on that date.
+
+    Normally that is the newest row covering ``as_of``. Whether Autotask creates the rows of
+    every period up to the contract's end in advance is UNCONFIRMED, so with ``carry_forward``
+    (the caller says ``as_of`` is within the contract's term) a service whose rows stop before
+    ``as_of`` keeps the units of its newest row ending before it: units only change through
+    adjustments, and reading 0 there would make IDSync post the whole count again.
+    """
     wanted = set(contract_service_ids)
     covering: dict[int, UnitsRow] = {}
     earlier: dict[int, UnitsRow] = {}

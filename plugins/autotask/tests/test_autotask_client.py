@@ -24,6 +24,7 @@ from idsync_core.errors import (
     RateLimitedError,
     RejectedError,
 )
+from idsync_core.http.wiring import Wiring
 
 LOOKUP = "https://webservices.autotask.net/ATServicesRest/V1.0/zoneInformation"
 ZONE5 = "https://webservices5.autotask.net/ATServicesRest"
@@ -61,7 +62,7 @@ def make_client(slept: list[float], **settings: Any) -> AutotaskClient:
     values: dict[str, Any] = {"username": USER, "secret": "s3cret-value",
                               "integration_code": "INTEGRATION-CODE-XYZ"}
     values.update(settings)
-    return AutotaskClient(AutotaskSettings(**values), sleep=slept.append)
+    return AutotaskClient(AutotaskSettings(**values), wiring=Wiring(sleep=slept.append))
 
 
 @pytest.fixture

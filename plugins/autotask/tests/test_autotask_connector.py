@@ -27,6 +27,7 @@ from idsync_core.errors import (
     RejectedError,
 )
 from idsync_core.hookspecs import PSA_HOOKS
+from idsync_core.http import RetryPolicy
 from idsync_core.models import Adjustment, AgreementStatus, BillingCycle
 from idsync_core.plugins import PsaConnection, discover_plugins, open_connection
 from idsync_core.simulation import Fault, LoggedRequest, ServerThread
@@ -40,7 +41,7 @@ Logged = Callable[..., list[LoggedRequest]]
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Backoff of milliseconds, so faults cost no real time."""
-    monkeypatch.setattr(client_module, "AUTOTASK_RETRY", client_module.RetryPolicy(
+    monkeypatch.setattr(client_module, "AUTOTASK_RETRY", RetryPolicy(
         max_attempts=6, base_delay=0.01, max_delay=0.05))
 
 
@@ -292,7 +293,7 @@ def test_the_thread_limit_is_backed_off_under_contention(
         connect: Connect, sim: AutotaskSimulator, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ThrottleDialect, "thread_retry_after", (0.02, 0.1))
     # Generous attempts: five workers fight for one slot, retrying at random moments.
-    monkeypatch.setattr(client_module, "AUTOTASK_RETRY", client_module.RetryPolicy(
+    monkeypatch.setattr(client_module, "AUTOTASK_RETRY", RetryPolicy(
         max_attempts=30, base_delay=0.01, max_delay=0.05))
     sim.api.threads.limit = 1  # other processes of the integration hold the other slots
     sim.api.processing_ms = 30

@@ -22,7 +22,8 @@ What is ConnectWise-specific, and why:
   throttles at; 429 and Retry-After are handled by the core.
 * **Errors**: ConnectWise says ``{code, message, errors: [{message, field}]}`` (and
   ``{error, message}`` on a 429); :meth:`error_message` turns both into one line.
-* **Numbers** are decoded as ``Decimal`` so quantities and prices never pass through float.
+* **Numbers** are decoded as ``Decimal`` (the core's :meth:`ApiClient.json_of`) so quantities and
+  prices never pass through float.
 """
 
 from __future__ import annotations
@@ -30,9 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from decimal import Decimal
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
@@ -41,9 +40,10 @@ import httpx
 from idsync_connectwise.conditions import Value, split_in_list
 from idsync_connectwise.settings import ConnectWiseSettings, normalize_codebase
 from idsync_core.errors import ApiError, IdsyncError, RateLimitedError, UnreachableError
-from idsync_core.http import ApiClient, RateBudget, RetryPolicy, ensure_same_origin, next_link
+from idsync_core.http import ApiClient, RateBudget, ensure_same_origin, next_link
 from idsync_core.http import paginate as paginate_tokens
 from idsync_core.http.client import body_snippet
+from idsync_core.http.wiring import REAL, Wiring
 
 log = logging.getLogger(__name__)
 
@@ -71,9 +71,7 @@ class ConnectWiseClient(ApiClient):
         self,
         settings: ConnectWiseSettings,
         *,
-        retry: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        wiring: Wiring = REAL,
     ) -> None:
         self.settings = settings
         super().__init__(
@@ -87,11 +85,11 @@ class ConnectWiseClient(ApiClient):
                 "Accept": f"application/vnd.connectwise.com+json; version={settings.api_version}",
             },
             timeout=settings.timeout,
-            retry=retry,
+            retry=wiring.retry,
             budget=RateBudget(settings.requests_per_minute, settings.budget_window_seconds,
-                              sleep=sleep),
-            transport=transport,
-            sleep=sleep,
+                              clock=wiring.clock, sleep=wiring.sleep),
+            transport=wiring.transport,
+            sleep=wiring.sleep,
         )
         self._codebase = settings.codebase
         self._codebase_lock = threading.Lock()
@@ -148,13 +146,6 @@ class ConnectWiseClient(ApiClient):
             if isinstance(item, dict) and item.get("message")
         ]
         return f"{text}: {'; '.join(details)}" if details else text
-
-    def json_of(self, response: httpx.Response) -> Any:
-        """The body with every JSON number that has a fraction decoded as ``Decimal``."""
-        try:
-            return json.loads(response.content, parse_float=Decimal)
-        except ValueError:
-            return super().json_of(response)  # raises the core's "expected JSON" error
 
     def _entity(self, response: httpx.Response) -> Row:
         body = self.json_of(response)

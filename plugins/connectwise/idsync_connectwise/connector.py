@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -18,6 +17,7 @@ from idsync_connectwise.settings import ConnectWiseSettings
 from idsync_core.caching import OnceCache, ParentIndex
 from idsync_core.errors import ApiError, ConfigurationError, NotFoundError
 from idsync_core.hookspecs import hookimpl
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_core.models import (
     Adjustment,
     Agreement,
@@ -26,6 +26,7 @@ from idsync_core.models import (
     Company,
     PostedAdjustment,
 )
+from idsync_core.numbers import integer_id
 
 if TYPE_CHECKING:
     from idsync_connectwise.simulator import ConnectWiseSimulator
@@ -63,12 +64,11 @@ class ConnectWise:
 
         return create_simulator(seed)
 
-    def __init__(self, settings: ConnectWiseSettings, *,
-                 sleep: Callable[[float], None] = time.sleep) -> None:
-        """``sleep`` is for tests (the conformance suite's clock): what waits for a budget or
-        a Retry-After."""
+    def __init__(self, settings: ConnectWiseSettings, *, wiring: Wiring = REAL) -> None:
+        """``wiring`` is for tests (the conformance suite's clock, a transport): what the
+        client talks through and waits with."""
         self.settings = settings
-        self.client = ConnectWiseClient(settings, sleep=sleep)
+        self.client = ConnectWiseClient(settings, wiring=wiring)
         self.additions: OnceCache[int, list[mapping.Addition]] = OnceCache()
         self._catalog: dict[int, Row] = {}
         self._catalog_lock = threading.Lock()
@@ -109,7 +109,7 @@ class ConnectWise:
         """The company's agreements. From the second company asked for on, every agreement is
         listed once (1,000 a page) and the companies are answered from that
         (:class:`idsync_core.caching.ParentIndex`)."""
-        number = mapping.numeric_id(company_id, "company")
+        number = integer_id(company_id, "company", "ConnectWise")
         indexed = self._agreements.lookup(str(number))
         if indexed is not None:
             if not indexed:  # tell "no agreements" from "no such company"
@@ -139,7 +139,7 @@ class ConnectWise:
         """Lines as of a date, from the agreement's additions: read once per run for every
         date asked, and again only after IDSync itself wrote to the agreement
         (:class:`idsync_core.caching.OnceCache`)."""
-        number = mapping.numeric_id(agreement_id, "agreement")
+        number = integer_id(agreement_id, "agreement", "ConnectWise")
         additions = self.additions.get(number, lambda: self._read_additions(number))
         return mapping.lines(agreement_id, additions, as_of, self.settings.marker_field.value)
 

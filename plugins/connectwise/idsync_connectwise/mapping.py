@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from idsync_core.errors import ApiError, NotFoundError
+from idsync_core.errors import ApiError
 from idsync_core.models import (
     Agreement,
     AgreementLine,
@@ -26,20 +26,12 @@ from idsync_core.models import (
     MarkedRecord,
     marker_key,
 )
+from idsync_core.numbers import NotANumber, to_decimal
 
 Row = dict[str, Any]
 
 MARKER = re.compile(r"\s*\[idsync:[^\]]*\]")
 """An IDSync marker in a free-text field (see ``Adjustment.marker``)."""
-
-
-def numeric_id(value: str, what: str) -> int:
-    """ConnectWise ids are integers; anything else cannot exist there."""
-    try:
-        return int(value)
-    except ValueError:
-        raise NotFoundError(f"{what} {value!r} does not exist in ConnectWise (its ids are "
-                            "numbers)") from None
 
 
 def row_id(row: Row, what: str) -> str:
@@ -50,7 +42,7 @@ def row_id(row: Row, what: str) -> str:
 
 
 def decimal(value: object) -> Decimal | None:
-    """A JSON number (int, Decimal from ``parse_float``, or a numeric string) as Decimal.
+    """A JSON number (:func:`idsync_core.numbers.to_decimal`) as Decimal; None when absent.
 
     ConnectWise's numbers are .NET doubles, so 8 seats arrive as ``8.0``; trailing zeros are
     dropped (``8``, ``26.4``) so quantities read as an operator typed them. The value is exact.
@@ -58,11 +50,9 @@ def decimal(value: object) -> Decimal | None:
     if value is None or isinstance(value, bool):
         return None
     try:
-        number = Decimal(repr(value) if isinstance(value, float) else str(value))
-    except ArithmeticError:
+        number = to_decimal(value)
+    except NotANumber:
         raise ApiError(f"ConnectWise sent {value!r} where a number belongs") from None
-    if not number.is_finite():
-        raise ApiError(f"ConnectWise sent {value!r} where a number belongs")
     return Decimal(int(number)) if number == number.to_integral_value() else number.normalize()
 
 

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -47,7 +48,6 @@ from idsync_connectwise.mapping import (
     cw_date,
     decimal,
     format_date,
-    numeric_id,
     quantity_on,
     with_marker,
 )
@@ -55,14 +55,30 @@ from idsync_connectwise.settings import ConnectWiseSettings, PostingStrategy
 from idsync_core.caching import OnceCache
 from idsync_core.errors import ApiError, RejectedError
 from idsync_core.models import Adjustment, PostedAdjustment
+from idsync_core.numbers import integer_id
 
 log = logging.getLogger(__name__)
 
 
-def json_number(value: Decimal) -> int | float:
-    """A Decimal for a JSON body: an int when whole; otherwise the float whose shortest repr
-    is the same digits (quantities and prices have far fewer than 15 significant digits)."""
-    return int(value) if value == value.to_integral_value() else float(value)
+@dataclass(frozen=True)
+class Posting:
+    """One adjustment being written, with its ConnectWise numbers parsed once: IDSync holds
+    every id as a string, ConnectWise numbers its records."""
+
+    adjustment: Adjustment
+    agreement: int
+    product: int
+
+    @classmethod
+    def of(cls, adjustment: Adjustment) -> Posting:
+        """:class:`NotFoundError` for an id that is not a number (no such record there)."""
+        return cls(adjustment,
+                   integer_id(adjustment.agreement_id, "agreement", "ConnectWise"),
+                   integer_id(adjustment.catalog_item_id, "catalog item", "ConnectWise"))
+
+    @property
+    def additions_path(self) -> str:
+        return f"finance/agreements/{self.agreement}/additions"
 
 
 class Poster:
@@ -79,30 +95,23 @@ class Poster:
 
     # -- reading -------------------------------------------------------------------------------
 
-    @staticmethod
-    def additions_path(adjustment: Adjustment) -> str:
-        return f"finance/agreements/{numeric_id(adjustment.agreement_id, 'agreement')}/additions"
-
-    def product_additions(self, adjustment: Adjustment, *,
-                          also: str | None = None) -> list[Addition]:
+    def product_additions(self, posting: Posting, *, also: str | None = None) -> list[Addition]:
         """The product's additions on the agreement (that also match ``also``, if given)."""
-        product = numeric_id(adjustment.catalog_item_id, "catalog item")
-        condition = cw.all_of(cw.eq("product/id", product), also)
-        rows = self.client.iter_all(self.additions_path(adjustment), conditions=condition)
+        condition = cw.all_of(cw.eq("product/id", posting.product), also)
+        rows = self.client.iter_all(posting.additions_path, conditions=condition)
         return [Addition.of(row) for row in rows]
 
-    def agreement_additions(self, adjustment: Adjustment) -> list[Addition]:
+    def agreement_additions(self, posting: Posting) -> list[Addition]:
         """Every addition of the agreement, read now; the connector's lines are answered from
         this read until IDSync writes to the agreement again (see idsync_core.caching)."""
-        number = numeric_id(adjustment.agreement_id, "agreement")
-        additions = [Addition.of(row) for row in
-                     self.client.iter_all(self.additions_path(adjustment))]
-        self.additions.put(number, additions)
+        additions = [Addition.of(row) for row in self.client.iter_all(posting.additions_path)]
+        self.additions.put(posting.agreement, additions)
         return additions
 
-    def of_product(self, adjustment: Adjustment, additions: list[Addition]) -> list[Addition]:
-        product = str(numeric_id(adjustment.catalog_item_id, "catalog item"))
-        return [a for a in additions if a.product_id == product]
+    def product_additions_now(self, posting: Posting) -> list[Addition]:
+        """The product's additions, from a read of the whole agreement made now."""
+        product = str(posting.product)
+        return [a for a in self.agreement_additions(posting) if a.product_id == product]
 
     def marked(self, adjustment: Adjustment, additions: list[Addition]) -> list[Addition]:
         """The additions carrying the adjustment's marker, oldest first."""
@@ -114,11 +123,12 @@ class Poster:
         ConnectWise is asked for ``idsync:KEY`` without the brackets, which LIKE would read as
         a character class; the exact marker is checked again here.
         """
+        posting = Posting.of(adjustment)
         search = cw.contains(self.marker_field, adjustment.marker.strip("[]"))
-        marked = self.marked(adjustment, self.product_additions(adjustment, also=search))
+        marked = self.marked(adjustment, self.product_additions(posting, also=search))
         if not marked:
             return None
-        after = quantity_on(self.product_additions(adjustment), adjustment.effective_date)
+        after = quantity_on(self.product_additions(posting), adjustment.effective_date)
         return PostedAdjustment(record_id=str(marked[-1].id), quantity_after=after)
 
     # -- posting -------------------------------------------------------------------------------
@@ -126,9 +136,9 @@ class Poster:
     def post(self, adjustment: Adjustment) -> PostedAdjustment:
         """Re-read the agreement, write, re-read it again (two reads of the whole agreement,
         which also refresh what the connector answers lines from)."""
-        number = numeric_id(adjustment.agreement_id, "agreement")
-        self.additions.forget(number)  # no plan reads the agreement from before this write
-        additions = self.of_product(adjustment, self.agreement_additions(adjustment))
+        posting = Posting.of(adjustment)
+        self.additions.forget(posting.agreement)  # no plan reads the agreement from before
+        additions = self.product_additions_now(posting)
         day = adjustment.effective_date
         marked = self.marked(adjustment, additions)
         if marked:
@@ -145,22 +155,21 @@ class Poster:
                 "planned from; nothing was posted",
                 hint="someone changed the agreement meanwhile; the next run re-plans from it")
         if self.strategy is PostingStrategy.UPDATE:
-            record = self._update(adjustment, additions)
+            record = self._update(posting, additions)
         elif adjustment.delta > 0:
-            record = self._add(adjustment, adjustment.delta, self._catalog_defaults(adjustment))
+            record = self._add(posting, adjustment.delta, self._catalog_defaults(posting))
         else:
-            record = self._cancel(adjustment, additions)
-        after = quantity_on(self.of_product(adjustment, self.agreement_additions(adjustment)),
-                            day)
+            record = self._cancel(posting, additions)
+        after = quantity_on(self.product_additions_now(posting), day)
         return PostedAdjustment(record_id=str(record), quantity_after=after)
 
     def undo(self, adjustment: Adjustment, record_id: str) -> PostedAdjustment:
         """Make a duplicate addition bill nothing: cancel it from its own effective date, its
         marker replaced by the compensation's (``adjustment.marker``). Idempotent: an addition
         that already carries that marker is left alone."""
-        number = numeric_id(adjustment.agreement_id, "agreement")
-        self.additions.forget(number)
-        additions = self.of_product(adjustment, self.agreement_additions(adjustment))
+        posting = Posting.of(adjustment)
+        self.additions.forget(posting.agreement)
+        additions = self.product_additions_now(posting)
         record = next((a for a in additions if str(a.id) == record_id), None)
         if record is None:
             raise RejectedError(
@@ -169,46 +178,48 @@ class Poster:
                 hint="someone changed the agreement meanwhile; the next run re-plans from it")
         if adjustment.marker not in record.text(self.marker_field):
             day = record.effective or adjustment.effective_date
-            self._patch(adjustment, record, {
+            self._patch(posting, record, {
                 "cancelledDate": format_date(day),
                 self.marker_field: with_marker(record.text(self.marker_field),
                                                adjustment.marker)})
-            additions = self.of_product(adjustment, self.agreement_additions(adjustment))
+            additions = self.product_additions_now(posting)
         return PostedAdjustment(record_id=record_id,
                                 quantity_after=quantity_on(additions, adjustment.effective_date))
 
-    def _catalog_defaults(self, adjustment: Adjustment) -> dict[str, Any]:
+    def _catalog_defaults(self, posting: Posting) -> dict[str, Any]:
         """Price, cost and text of a brand-new addition: the adjustment's, else the catalog's."""
-        product = self.catalog(numeric_id(adjustment.catalog_item_id, "catalog item"))
+        product = self.catalog(posting.product)
         text = str(product.get("description") or product.get("identifier") or "")
         if self.marker_field == "invoiceDescription":
             text = str(product.get("customerDescription") or text)
-        return {"unitPrice": adjustment.unit_price, "unitCost": adjustment.unit_cost,
+        return {"unitPrice": posting.adjustment.unit_price,
+                "unitCost": posting.adjustment.unit_cost,
                 "billCustomer": "Billable", self.marker_field: text}
 
-    def _add(self, adjustment: Adjustment, quantity: Decimal, like: dict[str, Any]) -> int:
-        self.additions.forget(numeric_id(adjustment.agreement_id, "agreement"))
+    def _add(self, posting: Posting, quantity: Decimal, like: dict[str, Any]) -> int:
         """POST one addition of ``quantity`` from the effective date, carrying the marker."""
+        marker = posting.adjustment.marker
+        self.additions.forget(posting.agreement)
         body: dict[str, Any] = {
-            "product": {"id": numeric_id(adjustment.catalog_item_id, "catalog item")},
-            "quantity": json_number(quantity),
-            "effectiveDate": format_date(adjustment.effective_date),
+            "product": {"id": posting.product},
+            "quantity": quantity,
+            "effectiveDate": format_date(posting.adjustment.effective_date),
             "billCustomer": like["billCustomer"],
-            self.marker_field: with_marker(str(like.get(self.marker_field) or ""),
-                                           adjustment.marker),
+            self.marker_field: with_marker(str(like.get(self.marker_field) or ""), marker),
         }
         for key in ("unitPrice", "unitCost"):
             if like.get(key) is not None:
-                body[key] = json_number(like[key])
-        created = self.client.create(self.additions_path(adjustment), body)
+                body[key] = like[key]
+        created = self.client.create(posting.additions_path, body)
         self._verify(created, "the new addition", {
             "quantity": lambda v: decimal(v) == quantity,
-            self.marker_field: lambda v: adjustment.marker in str(v or ""),
+            self.marker_field: lambda v: marker in str(v or ""),
         })
         return int(created["id"])
 
-    def _cancel(self, adjustment: Adjustment, additions: list[Addition]) -> int:
+    def _cancel(self, posting: Posting, additions: list[Addition]) -> int:
         """A decrease under ``delta``: cancel the newest active additions, re-add any surplus."""
+        adjustment = posting.adjustment
         day = adjustment.effective_date
         needed = -adjustment.delta
         newest_first = sorted((a for a in additions if a.active_on(day) and a.quantity > 0),
@@ -225,22 +236,23 @@ class Poster:
                 f"the additions active on {day} hold only {needed + surplus}")
         last = chosen[-1]
         for addition in chosen[:-1]:
-            self._patch(adjustment, addition, {"cancelledDate": format_date(day)})
+            self._patch(posting, addition, {"cancelledDate": format_date(day)})
         if surplus == 0:
-            self._patch(adjustment, last, {
+            self._patch(posting, last, {
                 "cancelledDate": format_date(day),
                 self.marker_field: with_marker(last.text(self.marker_field), adjustment.marker)})
             return last.id
-        self._patch(adjustment, last, {"cancelledDate": format_date(day)})
-        return self._add(adjustment, surplus, {
+        self._patch(posting, last, {"cancelledDate": format_date(day)})
+        return self._add(posting, surplus, {
             "unitPrice": decimal(last.row.get("unitPrice")),
             "unitCost": decimal(last.row.get("unitCost")),
             "billCustomer": last.row.get("billCustomer") or "Billable",
             self.marker_field: last.text(self.marker_field),
         })
 
-    def _update(self, adjustment: Adjustment, additions: list[Addition]) -> int:
+    def _update(self, posting: Posting, additions: list[Addition]) -> int:
         """Strategy ``update``: replace the quantity of the newest addition active on the day."""
+        adjustment = posting.adjustment
         day = adjustment.effective_date
         active = sorted((a for a in additions if a.active_on(day)),
                         key=lambda a: (a.effective or date.min, a.order))
@@ -248,7 +260,7 @@ class Poster:
             if adjustment.delta < 0:
                 raise RejectedError(f"no addition of catalog item {adjustment.catalog_item_id} "
                                     f"is active on {day}; there is nothing to decrease")
-            return self._add(adjustment, adjustment.delta, self._catalog_defaults(adjustment))
+            return self._add(posting, adjustment.delta, self._catalog_defaults(posting))
         newest = active[-1]
         quantity = newest.quantity + adjustment.delta
         if quantity < 0:
@@ -257,21 +269,17 @@ class Poster:
                 f"{-adjustment.delta} to remove; the units are spread over {len(active)} "
                 "additions",
                 hint='set posting_strategy = "delta" in [psa] to post this decrease')
-        self._patch(adjustment, newest, {
+        self._patch(posting, newest, {
             "quantity": quantity,
             self.marker_field: with_marker(newest.text(self.marker_field), adjustment.marker)})
         return newest.id
 
-    def _patch(self, adjustment: Adjustment, addition: Addition, values: dict[str, Any]) -> None:
+    def _patch(self, posting: Posting, addition: Addition, values: dict[str, Any]) -> None:
         """Replace ``values`` on an addition and check the answer shows every one of them."""
-        self.additions.forget(numeric_id(adjustment.agreement_id, "agreement"))
-        operations = [
-            {"op": "replace", "path": field,
-             "value": json_number(value) if isinstance(value, Decimal) else value}
-            for field, value in values.items()
-        ]
-        updated = self.client.patch(f"{self.additions_path(adjustment)}/{addition.id}",
-                                    operations)
+        self.additions.forget(posting.agreement)
+        operations = [{"op": "replace", "path": field, "value": value}
+                      for field, value in values.items()]
+        updated = self.client.patch(f"{posting.additions_path}/{addition.id}", operations)
         self._verify(updated, f"addition {addition.id}",
                      {field: _same_as(value) for field, value in values.items()})
 

@@ -25,6 +25,7 @@ from idsync_core.errors import (
     UnreachableError,
 )
 from idsync_core.http import RetryPolicy
+from idsync_core.http.wiring import Wiring
 
 SITE = "https://api-cw.example.test"
 API = f"{SITE}/v2025_1/apis/3.0"
@@ -47,7 +48,8 @@ def slept() -> list[float]:
 
 @pytest.fixture
 def client(slept: list[float]) -> ConnectWiseClient:
-    return ConnectWiseClient(settings(), retry=RetryPolicy(max_attempts=4), sleep=slept.append)
+    return ConnectWiseClient(settings(), wiring=Wiring(retry=RetryPolicy(max_attempts=4),
+                                                       sleep=slept.append))
 
 
 def rows(first: int, last: int) -> list[dict[str, Any]]:
@@ -115,7 +117,7 @@ def test_every_call_carries_basic_auth_client_id_and_the_pinned_version(
 
 
 def test_the_codebase_is_discovered_once_from_company_info(slept: list[float]) -> None:
-    client = ConnectWiseClient(settings(codebase=None), sleep=slept.append)
+    client = ConnectWiseClient(settings(codebase=None), wiring=Wiring(sleep=slept.append))
     with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
         info = mock.get(f"{SITE}/login/companyinfo/acme").respond(200, json={
             "CompanyName": "Acme", "Codebase": "v2024_3/", "VersionCode": "v2024.3",
@@ -134,7 +136,7 @@ def test_the_codebase_is_discovered_once_from_company_info(slept: list[float]) -
 def test_a_failed_codebase_lookup_falls_back_to_v4_6_release(
     slept: list[float], answer: httpx.Response
 ) -> None:
-    client = ConnectWiseClient(settings(codebase=None), sleep=slept.append)
+    client = ConnectWiseClient(settings(codebase=None), wiring=Wiring(sleep=slept.append))
     with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
         mock.get(f"{SITE}/login/companyinfo/acme").mock(return_value=answer)
         api = mock.get(f"{SITE}/v4_6_release/apis/3.0/system/info").respond(200, json={})
@@ -145,8 +147,8 @@ def test_a_failed_codebase_lookup_falls_back_to_v4_6_release(
 def test_a_site_that_cannot_be_reached_is_reported_as_such_not_guessed_around(
     slept: list[float], caplog: pytest.LogCaptureFixture
 ) -> None:
-    client = ConnectWiseClient(settings(codebase=None), retry=RetryPolicy(max_attempts=3),
-                               sleep=slept.append)
+    client = ConnectWiseClient(settings(codebase=None), wiring=Wiring(
+        retry=RetryPolicy(max_attempts=3), sleep=slept.append))
     with respx.mock(assert_all_mocked=True) as mock, pytest.raises(UnreachableError) as caught:
         lookup = mock.get(f"{SITE}/login/companyinfo/acme").mock(
             side_effect=httpx.ConnectError("refused"))

@@ -28,6 +28,7 @@ from idsync_core.errors import (
     RejectedError,
 )
 from idsync_core.http import RetryPolicy
+from idsync_core.http.wiring import Wiring
 from idsync_core.models import Adjustment, AgreementStatus, BillingCycle
 from idsync_core.plugins import PsaConnection, discover_plugins, open_connection
 from idsync_core.simulation import Fault, RequestLog, ServerThread
@@ -271,6 +272,13 @@ def test_a_stale_plan_posts_nothing(cw: Tenant) -> None:
     assert cw.sent("POST") == 0 and cw.sent("PATCH") == 0
 
 
+def test_a_price_no_json_number_carries_exactly_posts_nothing(cw: Tenant) -> None:
+    inexact = change(CONTOSO_M365, EXCHANGE, 8, 8, unit_price=Decimal("4.80000000000000001"))
+    with pytest.raises(RejectedError, match="more significant digits"):
+        cw.psa.post_adjustment(inexact)
+    assert cw.sent("POST") == 0 and cw.additions(CONTOSO_M365) == []
+
+
 def test_an_unknown_catalog_item_is_not_found(cw: Tenant) -> None:
     with pytest.raises(NotFoundError):
         cw.psa.post_adjustment(change(CONTOSO_M365, "424242", 1, 1))
@@ -317,7 +325,7 @@ def test_update_detects_a_patch_that_answered_200_without_applying() -> None:
         "site": "https://api-cw.example.test", "company_id": "acme", "public_key": "p",
         "private_key": "k", "client_id": "c", "codebase": "v2025_1",
         "posting_strategy": "update"})
-    poster = Poster(ConnectWiseClient(settings, sleep=lambda s: None), settings)
+    poster = Poster(ConnectWiseClient(settings, wiring=Wiring(sleep=lambda s: None)), settings)
     additions = "https://api-cw.example.test/v2025_1/apis/3.0/finance/agreements/5/additions"
     row = {"id": 7, "product": {"id": 9}, "quantity": 3, "effectiveDate": "2026-01-01T00:00:00Z",
            "description": "Seats"}

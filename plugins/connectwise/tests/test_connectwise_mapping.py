@@ -11,6 +11,7 @@ import pytest
 from idsync_connectwise import mapping
 from idsync_core.errors import ApiError, NotFoundError
 from idsync_core.models import AgreementStatus, BillingCycle
+from idsync_core.numbers import integer_id
 
 
 def addition(id: int, product: int, quantity: Any, effective: str | None,
@@ -111,7 +112,7 @@ def test_what_the_engine_needs_is_checked() -> None:
     with pytest.raises(ApiError, match="where a date belongs"):
         mapping.cw_date("31/12/2025")
     with pytest.raises(NotFoundError, match="ids are numbers"):
-        mapping.numeric_id("ABC-1", "agreement")
+        integer_id("ABC-1", "agreement", "ConnectWise")
 
 
 @pytest.mark.parametrize(("raw", "text"), [

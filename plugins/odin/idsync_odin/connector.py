@@ -8,14 +8,11 @@ cannot tell them apart.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-import httpx
-
 from idsync_core.hookspecs import hookimpl
-from idsync_core.http import RetryPolicy
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_core.models import ProviderAccount, Resource, Subscription
 from idsync_odin.aps.backend import ApsBackend
 from idsync_odin.backend import Backend
@@ -26,25 +23,17 @@ if TYPE_CHECKING:
     from idsync_odin.simulator import OdinSimulator
 
 
-def build_backend(
-    settings: OdinSettings,
-    *,
-    transport: httpx.BaseTransport | None = None,
-    retry: RetryPolicy | None = None,
-    sleep: Callable[[float], None] = time.sleep,
-    clock: Callable[[], float] = time.monotonic,
-) -> Backend:
+def build_backend(settings: OdinSettings, *, wiring: Wiring = REAL) -> Backend:
     if settings.backend == "aps":
-        return ApsBackend(settings, transport=transport, retry=retry, sleep=sleep)
-    return MarketplaceBackend(settings, transport=transport, retry=retry, sleep=sleep,
-                              clock=clock)
+        return ApsBackend(settings, wiring=wiring)
+    return MarketplaceBackend(settings, wiring=wiring)
 
 
 class Odin:
     """Ingram Micro Cloud Marketplace / Odin (CloudBlue Commerce) provider connector.
 
-    The keyword arguments are for tests: another transport, a retry policy, and the
-    ``sleep``/``clock`` used for Retry-After waits and token lifetimes.
+    ``wiring`` is for tests: another transport, a retry policy, and the ``sleep``/``clock``
+    used for Retry-After waits and token lifetimes (:class:`idsync_core.http.wiring.Wiring`).
     """
 
     kind = "provider"
@@ -66,14 +55,10 @@ class Odin:
         self,
         settings: OdinSettings,
         *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        wiring: Wiring = REAL,
     ) -> None:
         self.settings = settings
-        self.backend = build_backend(settings, transport=transport, retry=retry, sleep=sleep,
-                                     clock=clock)
+        self.backend = build_backend(settings, wiring=wiring)
 
     @hookimpl
     def idsync_check(self) -> str:

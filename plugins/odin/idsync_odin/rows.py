@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Iterator
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import ValidationError
+
+from idsync_core.numbers import NotANumber, to_decimal
 
 log = logging.getLogger("idsync_odin")
 
@@ -82,23 +84,12 @@ def text(row: dict[str, Any], key: str) -> str:
 
 
 def decimal(value: object, field: str) -> Decimal:
-    """A finite Decimal from an integer, a decimal string or a JSON number (via its text)."""
-    if isinstance(value, bool):
-        raise OddRow(f"`{field}` is a boolean, not a number")
+    """A finite Decimal from an integer, a decimal string or a JSON number
+    (:func:`idsync_core.numbers.to_decimal`)."""
     try:
-        if isinstance(value, int | Decimal):  # the core's json_of parses fractions as Decimal
-            number = Decimal(value)
-        elif isinstance(value, float):
-            number = Decimal(repr(value))
-        elif isinstance(value, str):
-            number = Decimal(value.strip())
-        else:
-            raise OddRow(f"`{field}` is not a number ({type(value).__name__})")
-    except InvalidOperation:
-        raise OddRow(f"`{field}` is not a number ({value!r})") from None
-    if not number.is_finite():
-        raise OddRow(f"`{field}` is not a finite number ({value!r})")
-    return number
+        return to_decimal(value)
+    except NotANumber as exc:
+        raise OddRow(f"`{field}` {exc}") from None
 
 
 def quantity(value: object, field: str) -> Decimal:

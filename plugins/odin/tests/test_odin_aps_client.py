@@ -12,6 +12,7 @@ import respx
 
 from idsync_core.errors import ConfigurationError, NotFoundError
 from idsync_core.http import RetryPolicy
+from idsync_core.http.wiring import Wiring
 from idsync_core.models import SubscriptionStatus
 from idsync_odin.aps import rql
 from idsync_odin.aps.auth import parse_authorization, signature_base_string
@@ -31,7 +32,8 @@ def make_backend(**overrides: Any) -> ApsBackend:
     values: dict[str, Any] = {"backend": "aps", "base_url": BASE, "consumer_key": "ck",
                               "consumer_secret": SECRET}
     settings = OdinSettings(**{**values, **overrides})
-    return ApsBackend(settings, retry=RetryPolicy(max_attempts=3), sleep=lambda s: None)
+    return ApsBackend(settings, wiring=Wiring(retry=RetryPolicy(max_attempts=3),
+                                              sleep=lambda s: None))
 
 
 def listing(rows: list[Any], header: str | None) -> httpx.Response:

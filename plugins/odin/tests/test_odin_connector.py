@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from idsync_core.errors import NotFoundError
+from idsync_core.http.wiring import Wiring
 from idsync_core.models import SubscriptionStatus
 from idsync_core.plugins import ProviderConnection, discover_plugins, open_connection
 from idsync_core.simulation import ServerThread
@@ -178,7 +179,7 @@ def test_the_detail_throttle_is_waited_out(served: tuple[OdinSimulator, str],
     sim, url = served
     sim.world.detail_throttle.limit, sim.world.detail_throttle.window = 2, 30
     raw = {k: v for k, v in sim.connection_settings(url).items() if k != "plugin"}
-    connector = Odin(OdinSettings.model_validate(raw), sleep=clock.sleep)
+    connector = Odin(OdinSettings.model_validate(raw), wiring=Wiring(sleep=clock.sleep))
     try:
         ids = [s.id for a in ("1000275", "1000276") for s in
                connector.idsync_list_subscriptions(a)]

@@ -17,6 +17,7 @@ import respx
 
 from idsync_core.errors import ConfigurationError, NotFoundError
 from idsync_core.http import RetryPolicy
+from idsync_core.http.wiring import Wiring
 from idsync_core.models import SubscriptionStatus
 from idsync_odin.marketplace.backend import MarketplaceBackend
 from idsync_odin.settings import OdinSettings
@@ -51,8 +52,8 @@ def clock() -> Clock:
 
 
 def backend(slept: list[float], clock: Clock, **overrides: Any) -> MarketplaceBackend:
-    return MarketplaceBackend(make_settings(**overrides), retry=RetryPolicy(max_attempts=4),
-                              sleep=slept.append, clock=clock)
+    return MarketplaceBackend(make_settings(**overrides), wiring=Wiring(
+        retry=RetryPolicy(max_attempts=4), sleep=slept.append, clock=clock))
 
 
 def tokens(mock: respx.MockRouter, *values: str, lifetime: int = 1500) -> respx.Route:

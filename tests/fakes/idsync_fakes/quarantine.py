@@ -11,6 +11,7 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from idsync_core.journal import OPEN
 from idsync_core.store import JournalEntry, Store
 
 
@@ -20,7 +21,7 @@ def let_quarantine_pass(store_url: str, *, by: timedelta = timedelta(days=1)) ->
     try:
         with store.transaction() as session:
             entries = session.scalars(select(JournalEntry).where(
-                JournalEntry.status.in_(("pending", "unknown")))).all()
+                JournalEntry.status.in_(OPEN))).all()
             for entry in entries:
                 entry.updated_at = entry.updated_at - by
             return len(entries)

@@ -197,7 +197,7 @@ def matches(entity: Entity, row: dict[str, Any], item: dict[str, Any]) -> bool:
         return text.endswith(part) if op == "endswith" else part in text
     wanted = _coerce(kind, keys["value"], name)
     if op == "noteq":
-        return current != wanted
+        return bool(current != wanted)
     if current is None:
         return False
     if op == "eq":

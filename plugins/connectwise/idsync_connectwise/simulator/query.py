@@ -121,10 +121,10 @@ def _compare(record_value: object, op: str, wanted: Literal) -> bool:
         if isinstance(record_value, dict | list):
             return False
         got, want = str(record_value).casefold(), wanted.casefold()
-    return {
+    return bool({
         "=": got == want, "!=": got != want, "<": got < want, "<=": got <= want,
         ">": got > want, ">=": got >= want,
-    }[op]
+    }[op])
 
 
 # -- field paths --------------------------------------------------------------------------------

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from urllib.parse import urlsplit
 
-import httpx
-
 from idsync_core.errors import ApiError, ConfigurationError, NotFoundError
-from idsync_core.http import RetryPolicy
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_core.models import ProviderAccount, Resource, Subscription, SubscriptionStatus
 from idsync_odin.aps import mapping, rql
 from idsync_odin.aps.client import ApsClient, content_range
@@ -27,13 +24,11 @@ class ApsBackend(Backend):
         self,
         settings: OdinSettings,
         *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        wiring: Wiring = REAL,
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.client = ApsClient(settings, transport=transport, retry=retry, sleep=sleep)
+        self.client = ApsClient(settings, wiring=wiring)
 
     def check(self) -> str:
         try:

@@ -12,15 +12,15 @@
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import quote
 
 import httpx
 
 from idsync_core.errors import ApiError, NotFoundError
-from idsync_core.http import ApiClient, RetryPolicy, paginate
+from idsync_core.http import ApiClient, paginate
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_odin.aps import rql
 from idsync_odin.aps.auth import ApsToken, OAuth1
 from idsync_odin.settings import OdinSettings
@@ -45,9 +45,7 @@ class ApsClient(ApiClient):
         self,
         settings: OdinSettings,
         *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        wiring: Wiring = REAL,
     ) -> None:
         auth: httpx.Auth
         if settings.aps_token is not None:
@@ -61,7 +59,7 @@ class ApsClient(ApiClient):
         self.page_size = settings.page_size
         super().__init__(settings.base_url, service=SERVICE, credentials_hint=hint, auth=auth,
                          headers={"Accept": "application/json"}, timeout=settings.timeout,
-                         retry=retry, transport=transport, sleep=sleep)
+                         retry=wiring.retry, transport=wiring.transport, sleep=wiring.sleep)
 
     def list_all(self, *terms: str) -> Iterator[object]:
         """Every resource the RQL ``terms`` select, page by page."""

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from functools import partial
 from urllib.parse import urlsplit
 
-import httpx
-
-from idsync_core.http import RetryPolicy
+from idsync_core.caching import ParentIndex
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_core.models import ProviderAccount, Resource, Subscription, SubscriptionStatus
 from idsync_odin.backend import Backend
 from idsync_odin.marketplace import mapping
@@ -24,19 +21,12 @@ class MarketplaceBackend(Backend):
         self,
         settings: OdinSettings,
         *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        wiring: Wiring = REAL,
     ) -> None:
         super().__init__()
         self.settings = settings
-        self.client = MarketplaceClient(settings, transport=transport, retry=retry, sleep=sleep,
-                                        clock=clock)
-        self._asked: set[str] = set()
-        self._index: dict[str, list[Subscription]] | None = None
-        self._per_account_only = False
-        self._index_lock = threading.Lock()
+        self.client = MarketplaceClient(settings, wiring=wiring)
+        self._by_account: ParentIndex[Subscription] = ParentIndex(self._every_subscription)
 
     def check(self) -> str:
         total = self.client.total("/customers")
@@ -65,28 +55,18 @@ class MarketplaceBackend(Backend):
         subscriptions. Like the detail cache it lives as long as the connector instance, i.e.
         one run. An account without subscriptions there is checked with ``GET /customers/{id}``
         (unknown: NotFoundError)."""
-        index = self._index_for(account_id)
-        if index is not None:
-            found = index.get(account_id)
-            if found is None:
+        indexed = self._by_account.lookup(account_id)
+        if indexed is not None:
+            if not indexed:
                 self.client.customer(account_id)  # NotFoundError now for an unknown account
-                return iter(())
-            return iter(found)
+            return iter(indexed)
         self.client.customer(account_id)  # NotFoundError now, not at the first row
         return self._subscriptions(account_id)
 
-    def _index_for(self, account_id: str) -> dict[str, list[Subscription]] | None:
-        with self._index_lock:  # other threads wait for the one listing, as they would anyway
-            self._asked.add(account_id)
-            if self._index is None and not self._per_account_only and len(self._asked) > 1:
-                self._index = self._list_every_account()
-                self._per_account_only = self._index is None
-            return self._index
-
-    def _list_every_account(self) -> dict[str, list[Subscription]] | None:
-        """Every subscription of the reseller by customer id, or None when a row names no
-        customer (it could not be placed; per-account listings are used instead)."""
-        index: dict[str, list[Subscription]] = {}
+    def _every_subscription(self) -> list[tuple[str, Subscription]] | None:
+        """Every subscription of the reseller with its customer id, or None when a row names
+        no customer (it could not be placed; per-account listings are used instead)."""
+        found: list[tuple[str, Subscription]] = []
         seen: set[str] = set()
         for status in mapping.STATUSES:
             for row in self.client.list_all("/subscriptions", {"status": status}):
@@ -100,8 +80,8 @@ class MarketplaceBackend(Backend):
                                      lambda row: describe("Ingram subscription", row, "id")):
                     if sub.id not in seen:
                         seen.add(sub.id)
-                        index.setdefault(owner, []).append(sub)
-        return index
+                        found.append((owner, sub))
+        return found
 
     def _subscriptions(self, account_id: str) -> Iterator[Subscription]:
         seen: set[str] = set()

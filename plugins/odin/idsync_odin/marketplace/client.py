@@ -24,7 +24,8 @@ from urllib.parse import quote, urlsplit
 import httpx
 
 from idsync_core.errors import ApiError, NotFoundError
-from idsync_core.http import ApiClient, BearerToken, ConcurrencyLimiter, RetryPolicy, paginate
+from idsync_core.http import ApiClient, BearerToken, ConcurrencyLimiter, paginate
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_odin.marketplace.token import TokenIssuer
 from idsync_odin.settings import OdinSettings
 
@@ -41,10 +42,7 @@ class MarketplaceClient(ApiClient):
         self,
         settings: OdinSettings,
         *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
+        wiring: Wiring = REAL,
     ) -> None:
         assert settings.username and settings.password and settings.subscription_key
         assert settings.marketplace
@@ -52,20 +50,20 @@ class MarketplaceClient(ApiClient):
         token_client = ApiClient(
             settings.base_url, service=SERVICE, credentials_hint=CREDENTIALS_HINT,
             auth=httpx.BasicAuth(settings.username, settings.password.get_secret_value()),
-            headers=key_header, timeout=settings.timeout, retry=retry, transport=transport,
-            sleep=sleep)
+            headers=key_header, timeout=settings.timeout, retry=wiring.retry,
+            transport=wiring.transport, sleep=wiring.sleep)
         self.bearer = BearerToken(TokenIssuer(token_client, settings.marketplace).issue,
-                                  clock=clock)
+                                  clock=wiring.clock)
         self._token_client = token_client
         self.page_size = min(settings.page_size, MAX_PAGE_SIZE)
         self.detail_budget = (Pacer(settings.detail_rate_limit, settings.detail_rate_window,
-                                    clock=clock, sleep=sleep)
+                                    clock=wiring.clock, sleep=wiring.sleep)
                               if settings.detail_rate_limit else None)
         super().__init__(
             settings.base_url, service=SERVICE, credentials_hint=CREDENTIALS_HINT,
-            auth=self.bearer, headers=key_header, timeout=settings.timeout, retry=retry,
-            concurrency=ConcurrencyLimiter(settings.detail_concurrency), transport=transport,
-            sleep=sleep)
+            auth=self.bearer, headers=key_header, timeout=settings.timeout, retry=wiring.retry,
+            concurrency=ConcurrencyLimiter(settings.detail_concurrency),
+            transport=wiring.transport, sleep=wiring.sleep)
 
     # -- ApiClient hooks ----------------------------------------------------------------------
 
