@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
 from idsync_fakes.world import World
 
 
@@ -294,3 +296,32 @@ def test_price_source_list_names_what_each_applies_to(idsync: Any, world: World)
     names = [row["name"] for row in idsync("price-source", "list", "--json").json()]
     assert names == ["company 250 (Contoso Ltd)", "agreement 871 (Contoso - Microsoft 365)",
                      "agreement 880"]  # the removed link's setting applies to nothing
+
+
+def test_the_linking_rules_the_console_shares_live_in_the_engine(idsync: Any,
+                                                                 world: World) -> None:
+    """Unlinking children first and "a company with an unlinked agreement" are engine rules, so
+    the CLI and the web console answer the same."""
+    from idsync_core.engine import linking
+    from idsync_core.engine.runtime import Runtime
+    from idsync_core.errors import RefusedError
+    from idsync_core.settings import load_settings
+
+    link_contoso(idsync)
+    settings, path = load_settings()
+    rt = Runtime(settings, config_path=path)
+    try:
+        # Contoso's only active agreement is linked now; Fabrikam's is not
+        assert [c.id for c in linking.psa_companies(rt, None, unlinked_only=True)] == ["251"]
+        assert {c.id for c in linking.psa_companies(rt, None, unlinked_only=False)} == {
+            "250", "251", "252"}
+        assert linking.visible_agreements(rt, "250", include_expired=False,
+                                          include_linked=False) == []
+        assert [a.id for a in linking.visible_agreements(
+            rt, "250", include_expired=True, include_linked=True)] == ["871", "870"]
+        with pytest.raises(RefusedError, match="still has linked subscriptions"):
+            linking.unlink(rt, "company", "ingram", "A-100")
+        linking.unlink(rt, "subscription", "ingram", "S-1")
+        assert linking.unlink(rt, "company", "ingram", "A-100").account_id == "A-100"
+    finally:
+        rt.close()

@@ -8,7 +8,7 @@ import typer
 
 from idsync_core.cli.context import PROVIDER, IdsyncTyper, runtime
 from idsync_core.cli.output import table
-from idsync_core.engine.linking import agreement_is_visible
+from idsync_core.engine import linking
 
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 SEARCH = typer.Option(None, "--search", help="Only names containing TEXT (case-insensitive).")
@@ -28,16 +28,9 @@ def companies_psa(
     linked_accounts: dict[str, list[str]] = {}
     for link in rt.store.active_company_links():
         linked_accounts.setdefault(link.psa_company_id, []).append(link.account_id)
-    linked_agreements = {s.agreement_id for s in rt.store.active_subscription_links()}
-    rows = []
-    for company in rt.psa.list_companies(search):
-        if unlinked:
-            open_agreements = [a for a in rt.psa.list_agreements(company.id)
-                               if not a.is_expired(rt.today) and a.id not in linked_agreements]
-            if not open_agreements:
-                continue
-        rows.append({"id": company.id, "name": company.name, "identifier": company.identifier,
-                     "linked_accounts": linked_accounts.get(company.id, [])})
+    rows = [{"id": company.id, "name": company.name, "identifier": company.identifier,
+             "linked_accounts": linked_accounts.get(company.id, [])}
+            for company in linking.psa_companies(rt, search, unlinked_only=unlinked)]
     table(rows, ["id", "name", "identifier", "linked_accounts"], as_json=as_json,
           title="PSA companies", empty="no PSA company matches")
 
@@ -81,14 +74,14 @@ def agreements(
 ) -> None:
     """Agreements (contracts) of a PSA company; expired and linked ones hidden by default."""
     rt = runtime()
-    linked = {s.agreement_id for s in rt.store.active_subscription_links()}
+    linked = linking.linked_agreement_ids(rt)
     rows = [
         {"id": a.id, "name": a.name, "status": a.status, "billing_cycle": a.billing_cycle,
          "start_date": a.start_date, "end_date": a.end_date,
          "expired": a.is_expired(rt.today), "linked": a.id in linked}
-        for a in rt.psa.list_agreements(psa_company_id)
-        if agreement_is_visible(a, linked=linked, include_expired=include_expired,
-                                include_linked=include_linked, today=rt.today)
+        for a in linking.visible_agreements(rt, psa_company_id,
+                                            include_expired=include_expired,
+                                            include_linked=include_linked)
     ]
     table(rows, ["id", "name", "status", "billing_cycle", "start_date", "end_date", "expired",
                  "linked"], as_json=as_json, title=f"Agreements of PSA company {psa_company_id}",

@@ -158,10 +158,8 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
     subscription, resource = next(
         ((s, r) for s in provider.list_subscriptions(account.id)
          for r in reader.resources(PROVIDER_NAME, s.id).values() if r.sku == SKU), (None, None))
-    linked = {s.agreement_id for s in rt.store.active_subscription_links()}
-    agreements = [a for a in rt.psa.list_agreements(company.id)
-                  if linking.agreement_is_visible(a, linked=linked, include_expired=False,
-                                                  include_linked=False, today=rt.today)]
+    agreements = linking.visible_agreements(rt, company.id, include_expired=False,
+                                            include_linked=False)
     agreement = next((a for a in agreements if "365" in a.name), None)
     if subscription is None or resource is None or agreement is None:
         raise NotFoundError("the example tenants lack the Exchange Online subscription or "

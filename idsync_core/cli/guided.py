@@ -136,11 +136,8 @@ class Flow:
         unlinked_only = True
         search = typer.prompt("Search PSA companies", default=account.name).strip()
         while True:
-            linked = {s.agreement_id for s in self.rt.store.active_subscription_links()}
-            companies = [company for company in self.rt.psa.list_companies(search or None)
-                         if not unlinked_only or any(
-                             not a.is_expired(self.rt.today) and a.id not in linked
-                             for a in self.rt.psa.list_agreements(company.id))]
+            companies = linking.psa_companies(self.rt, search or None,
+                                              unlinked_only=unlinked_only)
             toggles = {"u": "show all companies" if unlinked_only else
                        "only companies with unlinked agreements", "s": "search again"}
             chosen = pick("PSA companies" + (" with unlinked agreements" if unlinked_only
@@ -168,11 +165,9 @@ class Flow:
     def agreement(self, psa_company_id: str, company_name: str) -> Agreement:
         show_expired = show_linked = False
         while True:
-            linked = {s.agreement_id for s in self.rt.store.active_subscription_links()}
-            agreements = [a for a in self.rt.psa.list_agreements(psa_company_id)
-                          if linking.agreement_is_visible(
-                              a, linked=linked, include_expired=show_expired,
-                              include_linked=show_linked, today=self.rt.today)]
+            agreements = linking.visible_agreements(self.rt, psa_company_id,
+                                                    include_expired=show_expired,
+                                                    include_linked=show_linked)
             toggles = {"e": ("hide" if show_expired else "show") + " expired agreements",
                        "l": ("hide" if show_linked else "show") + " linked agreements"}
             chosen = pick(f"Agreements of {company_name}", agreements,

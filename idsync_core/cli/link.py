@@ -11,15 +11,14 @@ from idsync_core.cli.context import PROVIDER, IdsyncTyper, reported_errors, runt
 from idsync_core.cli.guided import guided_link
 from idsync_core.cli.inputs import confirm_or_refuse, price_choice
 from idsync_core.cli.onboarding import link_accepted
-from idsync_core.cli.output import out, print_json
+from idsync_core.cli.output import print_json, say
 from idsync_core.cli.render import render_reconcile
 from idsync_core.engine import linking
 from idsync_core.engine.pricing import PriceSourceKind
 from idsync_core.engine.sync import LinkOutcome
-from idsync_core.errors import NotFoundError, RefusedError
 
 if TYPE_CHECKING:  # for annotations only: the store pulls in SQLAlchemy
-    from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
+    pass
 
 JSON = typer.Option(False, "--json", help="Print the result as JSON.")
 
@@ -70,8 +69,8 @@ def link_company(
         print_json({"id": link.id, "provider": link.provider, "account_id": link.account_id,
                     "psa_company_id": link.psa_company_id})
         return
-    out.print(f"Linked account {link.account_id} ({link.account_name}) at {link.provider} "
-              f"to PSA company {link.psa_company_id} ({link.psa_company_name}).")
+    say(f"Linked account {link.account_id} ({link.account_name}) at {link.provider} "
+        f"to PSA company {link.psa_company_id} ({link.psa_company_name}).")
 
 
 @link_app.command("subscription")
@@ -87,8 +86,8 @@ def link_subscription(
         print_json({"id": link.id, "provider": link.provider,
                     "subscription_id": link.subscription_id, "agreement_id": link.agreement_id})
         return
-    out.print(f"Linked subscription {link.subscription_id} ({link.subscription_name}) to "
-              f"agreement {link.agreement_id} ({link.agreement_name}).")
+    say(f"Linked subscription {link.subscription_id} ({link.subscription_name}) to "
+        f"agreement {link.agreement_id} ({link.agreement_name}).")
 
 
 @link_app.command("resource")
@@ -119,30 +118,9 @@ def link_resource(
     render_reconcile(result, as_json=as_json)
 
 
-def _unlink(kind: str, provider: str | None, object_id: str) -> None:
-    rt = runtime()
-    name = rt.provider(provider).name
-    store = rt.store
-    link: CompanyLink | SubscriptionLink | ResourceLink | None
-    if kind == "company":
-        link = store.company_link(name, object_id)
-        if link is not None and any(s.company_link_id == link.id
-                                    for s in store.active_subscription_links()):
-            raise RefusedError(f"account {object_id} still has linked subscriptions",
-                               hint="unlink them first (`idsync links` shows them)")
-    elif kind == "subscription":
-        link = store.subscription_link(name, object_id)
-        if link is not None and any(r.subscription_link_id == link.id
-                                    for r in store.active_resource_links()):
-            raise RefusedError(f"subscription {object_id} still has linked resources",
-                               hint="unlink them first (`idsync links` shows them)")
-    else:
-        link = store.resource_link(name, object_id)
-    if link is None:
-        raise NotFoundError(f"no active {kind} link for {object_id} at {name}",
-                            hint="`idsync links` lists the links")
-    store.remove_link(link, object_id=object_id)
-    out.print(f"Unlinked {kind} {object_id}; its history is kept.")
+def _unlink(level: linking.UnlinkLevel, provider: str | None, object_id: str) -> None:
+    linking.unlink(runtime(), level, provider, object_id)
+    say(f"Unlinked {level} {object_id}; its history is kept.")
 
 
 @unlink_app.command("company")

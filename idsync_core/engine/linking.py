@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from idsync_core.engine import price_sources, pricing
 from idsync_core.engine.planning import LinePlan, plan_link
@@ -371,6 +371,68 @@ def agreement_is_visible(agreement: Agreement, *, linked: set[str], include_expi
     if not include_expired and agreement.is_expired(today):
         return False
     return include_linked or agreement.id not in linked
+
+
+def linked_agreement_ids(runtime: Runtime) -> set[str]:
+    return {s.agreement_id for s in runtime.store.active_subscription_links()}
+
+
+def visible_agreements(runtime: Runtime, psa_company_id: str, *, include_expired: bool,
+                       include_linked: bool) -> list[Agreement]:
+    """A company's agreements as the linking flow offers them (:func:`agreement_is_visible`)."""
+    linked = linked_agreement_ids(runtime)
+    return [a for a in runtime.psa.list_agreements(psa_company_id)
+            if agreement_is_visible(a, linked=linked, include_expired=include_expired,
+                                    include_linked=include_linked, today=runtime.today)]
+
+
+def has_unlinked_agreement(runtime: Runtime, psa_company_id: str,
+                           linked: set[str] | None = None) -> bool:
+    """Does the company still have an active agreement no subscription is linked to? (The
+    PSA company list of the linking flow shows only those by default.)"""
+    linked = linked_agreement_ids(runtime) if linked is None else linked
+    return any(not a.is_expired(runtime.today) and a.id not in linked
+               for a in runtime.psa.list_agreements(psa_company_id))
+
+
+def psa_companies(runtime: Runtime, search: str | None, *,
+                  unlinked_only: bool) -> list[Company]:
+    """PSA companies matching ``search``; ``unlinked_only``: only those with an active
+    agreement not linked yet."""
+    linked = linked_agreement_ids(runtime)
+    return [company for company in runtime.psa.list_companies(search)
+            if not unlinked_only or has_unlinked_agreement(runtime, company.id, linked)]
+
+
+UnlinkLevel = Literal["company", "subscription", "resource"]
+
+
+def unlink(runtime: Runtime, level: UnlinkLevel, provider: str | None,
+           object_id: str) -> CompanyLink | SubscriptionLink | ResourceLink:
+    """Remove one link (its history stays), children first: an account with linked
+    subscriptions, or a subscription with linked resources, is refused."""
+    name = provider_name(runtime, provider)
+    store = runtime.store
+    link: CompanyLink | SubscriptionLink | ResourceLink | None
+    if level == "company":
+        link = store.company_link(name, object_id)
+        if link is not None and any(s.company_link_id == link.id
+                                    for s in store.active_subscription_links()):
+            raise RefusedError(f"account {object_id} still has linked subscriptions",
+                               hint="unlink them first (`idsync links` shows them)")
+    elif level == "subscription":
+        link = store.subscription_link(name, object_id)
+        if link is not None and any(r.subscription_link_id == link.id
+                                    for r in store.active_resource_links()):
+            raise RefusedError(f"subscription {object_id} still has linked resources",
+                               hint="unlink them first (`idsync links` shows them)")
+    else:
+        link = store.resource_link(name, object_id)
+    if link is None:
+        raise NotFoundError(f"no active {level} link for {object_id} at {name}",
+                            hint="`idsync links` lists the links")
+    store.remove_link(link, object_id=object_id)
+    return link
 
 
 @dataclass
