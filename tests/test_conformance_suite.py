@@ -45,6 +45,7 @@ from starlette.types import ASGIApp
 
 from idsync_core.hookspecs import hookimpl
 from idsync_core.http import ApiClient, RetryPolicy, paginate
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_core.models import (
     Adjustment,
     Agreement,
@@ -589,9 +590,8 @@ class Pax8NoRenewal(Pax8):
 
     simulator = pax8_variant("pax8-no-renewal")
 
-    def __init__(self, settings: Any, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
-        super().__init__(settings, sleep=sleep, clock=clock)
+    def __init__(self, settings: Any, *, wiring: Wiring = REAL) -> None:
+        super().__init__(settings, wiring=wiring)
         self.client.on_unauthorized = lambda response: False  # type: ignore[method-assign]
 
 

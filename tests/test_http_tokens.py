@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from idsync_core.errors import ApiError, ConfigurationError, RejectedError
 from idsync_core.http import ApiClient, BearerToken, ClientCredentials, IssuedToken, RetryPolicy
+from idsync_core.http.wiring import Wiring
 from idsync_core.testing import SuiteClock
 
 TOKEN_URL = "https://login.example.test/oauth/token"
@@ -25,7 +26,8 @@ HINT = "[providers.vendor] client_id and client_secret"
 def grant(body: str = "form", **kwargs: object) -> ClientCredentials:
     return ClientCredentials(TOKEN_URL, client_id="my-app", client_secret=SecretStr(SECRET),
                              service="Vendor", credentials_hint=HINT, body=body,  # type: ignore[arg-type]
-                             retry=RetryPolicy(max_attempts=3), sleep=lambda s: None,
+                             wiring=Wiring(retry=RetryPolicy(max_attempts=3),
+                                           sleep=lambda s: None),
                              **kwargs)  # type: ignore[arg-type]
 
 

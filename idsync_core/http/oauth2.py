@@ -19,7 +19,6 @@ it or the token.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Generator
 from decimal import Decimal
 from typing import Any, Literal
@@ -28,8 +27,9 @@ import httpx
 from pydantic import SecretStr
 
 from idsync_core.errors import ApiError, ConfigurationError, IdsyncError
-from idsync_core.http.client import ApiClient, RetryPolicy
+from idsync_core.http.client import ApiClient
 from idsync_core.http.tokens import IssuedToken
+from idsync_core.http.wiring import REAL, Wiring
 
 REFUSALS = frozenset({"invalid_client", "unauthorized_client", "invalid_grant", "access_denied",
                       "invalid_scope"})
@@ -99,9 +99,7 @@ class ClientCredentials:
         body: BodyFormat = "form",
         default_lifetime: float = 3600.0,
         timeout: float = 30.0,
-        retry: RetryPolicy | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        wiring: Wiring = REAL,
     ) -> None:
         self.token_url = token_url
         self.client_id = client_id
@@ -112,7 +110,7 @@ class ClientCredentials:
         self._client = _TokenEndpoint(
             token_url, service=f"{service} token endpoint", credentials_hint=credentials_hint,
             auth=_SecretInBody(self._fields, body), headers={"Accept": "application/json"},
-            timeout=timeout, retry=retry, transport=transport, sleep=sleep)
+            timeout=timeout, retry=wiring.retry, transport=wiring.transport, sleep=wiring.sleep)
 
     def __repr__(self) -> str:
         return f"ClientCredentials({self.token_url!r}, client_id={self.client_id!r})"

@@ -15,14 +15,14 @@ Wire facts (see README.md, "API facts", for sources and what is UNCONFIRMED):
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import httpx
 
 from idsync_core.errors import ApiError
-from idsync_core.http import ApiClient, BearerToken, ClientCredentials, RetryPolicy, paginate
+from idsync_core.http import ApiClient, BearerToken, ClientCredentials, paginate
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_pax8.settings import Pax8Settings
 
 SERVICE = "Pax8 API"
@@ -32,29 +32,22 @@ CREDENTIALS_HINT = "the connection's client_id and client_secret (a Pax8 develop
 class Pax8Client(ApiClient):
     """One Pax8 partner. Thread-safe; built without I/O, the token is fetched on first use.
 
-    ``sleep`` and ``clock`` are for tests: what waits after a 429, and what times the token.
+    ``wiring`` is for tests: another transport, a retry policy, what waits after a 429 and
+    what times the token (:class:`idsync_core.http.wiring.Wiring`).
     """
 
-    def __init__(
-        self,
-        settings: Pax8Settings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, settings: Pax8Settings, *, wiring: Wiring = REAL) -> None:
         self.grant = ClientCredentials(
             settings.token_url, client_id=settings.client_id,
             client_secret=settings.client_secret, audience=settings.audience, body="json",
             service=SERVICE, credentials_hint=CREDENTIALS_HINT, default_lifetime=86400.0,
-            timeout=settings.timeout, retry=retry, transport=transport, sleep=sleep)
-        self.bearer = BearerToken(self.grant.issue, clock=clock)
+            timeout=settings.timeout, wiring=wiring)
+        self.bearer = BearerToken(self.grant.issue, clock=wiring.clock)
         self.page_size = settings.page_size
         super().__init__(settings.base_url, service=SERVICE, credentials_hint=CREDENTIALS_HINT,
                          auth=self.bearer, headers={"Accept": "application/json"},
-                         timeout=settings.timeout, retry=retry, transport=transport,
-                         sleep=sleep)
+                         timeout=settings.timeout, retry=wiring.retry,
+                         transport=wiring.transport, sleep=wiring.sleep)
 
     def on_unauthorized(self, response: httpx.Response) -> bool:
         """A token that worked was refused (expired or revoked early): one new token, then

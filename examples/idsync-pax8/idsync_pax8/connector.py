@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, urlsplit
 
-import httpx
-
 from idsync_core.errors import NotFoundError
 from idsync_core.hookspecs import hookimpl
-from idsync_core.http import RetryPolicy
+from idsync_core.http.wiring import REAL, Wiring
 from idsync_core.models import ProviderAccount, Resource, Subscription
 from idsync_pax8 import mapping
 from idsync_pax8.client import Pax8Client
@@ -24,9 +21,8 @@ if TYPE_CHECKING:
 class Pax8:
     """Pax8 partner API, as an IDSync provider.
 
-    The keyword arguments are for tests: another transport, a retry policy, and the
-    ``sleep``/``clock`` that time 429 backoffs and token lifetimes (the conformance suite passes
-    its own).
+    ``wiring`` is for tests: another transport, a retry policy, and the ``sleep``/``clock``
+    that time 429 backoffs and token lifetimes (the conformance suite passes its own clock).
     """
 
     kind = "provider"
@@ -40,18 +36,9 @@ class Pax8:
 
         return create_simulator(seed)
 
-    def __init__(
-        self,
-        settings: Pax8Settings,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        retry: RetryPolicy | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, settings: Pax8Settings, *, wiring: Wiring = REAL) -> None:
         self.settings = settings
-        self.client = Pax8Client(settings, transport=transport, retry=retry, sleep=sleep,
-                                 clock=clock)
+        self.client = Pax8Client(settings, wiring=wiring)
 
     @hookimpl
     def idsync_check(self) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from idsync_core.errors import ApiError
 from idsync_core.models import ProviderAccount, Resource, Subscription, SubscriptionStatus
+from idsync_core.numbers import NotANumber, to_decimal
 
 log = logging.getLogger(__name__)
 
@@ -90,11 +91,9 @@ def resource(row: dict[str, Any], *, currency: str,
 
 def _money(value: Any) -> Decimal | None:
     """A JSON number (parsed as Decimal or int by the client) or a numeric string."""
-    if value is None or isinstance(value, bool):
+    if value is None:
         return None
     try:
-        if isinstance(value, Decimal | int | str):
-            return Decimal(value)
-    except ArithmeticError:
-        pass
-    raise ApiError(f"a Pax8 price is {value!r}, not a number")
+        return to_decimal(value)
+    except NotANumber as exc:
+        raise ApiError(f"a Pax8 price {exc}") from None

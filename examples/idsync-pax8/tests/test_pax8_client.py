@@ -12,6 +12,7 @@ import pytest
 import respx
 
 from idsync_core.errors import ApiError, ConfigurationError, RejectedError
+from idsync_core.http.wiring import Wiring
 from idsync_pax8.client import Pax8Client
 from idsync_pax8.settings import Pax8Settings
 
@@ -32,7 +33,7 @@ def slept() -> list[float]:
 
 @pytest.fixture
 def client(slept: list[float]) -> Pax8Client:
-    return Pax8Client(settings(page_size=2), sleep=slept.append)
+    return Pax8Client(settings(page_size=2), wiring=Wiring(sleep=slept.append))
 
 
 def token(mock: respx.MockRouter, *values: str) -> respx.Route:
