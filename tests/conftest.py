@@ -21,6 +21,16 @@ if str(FAKES) not in sys.path:
 from idsync_fakes.world import World  # noqa: E402  (needs the path above)
 
 
+@pytest.fixture(autouse=True)
+def no_user_directories(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads or writes the user's own config or store (``~/.config/idsync``,
+    ``~/.local/share/idsync``): each gets empty ones of its own."""
+    home = tmp_path_factory.mktemp("user-dirs")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+
+
 @pytest.fixture
 def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     w = World.create(tmp_path)

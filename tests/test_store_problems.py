@@ -47,3 +47,23 @@ def test_a_store_url_with_a_password_never_shows_it(idsync: Any) -> None:
     assert result.exit_code == 3
     assert "postgresql+psycopg://idsync:***@127.0.0.1:1/idsync" in result.stderr
     assert "hunter2" not in result.stderr
+
+
+def test_a_store_written_by_a_newer_idsync_is_a_configuration_error(idsync: Any,
+                                                                   tmp_path: Path) -> None:
+    from sqlalchemy import create_engine, text
+
+    from idsync_core.store import Store
+
+    target = tmp_path / "store.db"
+    Store(f"sqlite:///{target}").close()
+    engine = create_engine(f"sqlite:///{target}")
+    with engine.begin() as connection:  # what a later IDSync's migration leaves behind
+        connection.execute(text("UPDATE alembic_version SET version_num = '0999'"))
+    engine.dispose()
+    before = target.read_bytes()
+    result = idsync("--db", f"sqlite:///{target}", "links")
+    assert result.exit_code == 3, result.stderr
+    said = " ".join(result.stderr.split())
+    assert "has schema revision 0999, written by a newer IDSync" in said
+    assert "internal error" not in said and target.read_bytes() == before

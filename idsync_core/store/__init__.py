@@ -155,6 +155,13 @@ class Store:
         self.engine = _make_engine(url, pool_size)
         try:
             migrate.upgrade(self.engine)
+        except migrate.NewerSchemaError as exc:
+            self.engine.dispose()
+            raise ConfigurationError(
+                f"the store {describe_url(url)} has schema revision {exc.revision}, written by "
+                f"a newer IDSync (this one knows up to {exc.head}); nothing was changed",
+                hint="run the IDSync that wrote it (upgrade this installation), or point "
+                     "[store] url / --db at another store") from None
         except OperationalError as exc:
             self.engine.dispose()
             raise ConfigurationError(
