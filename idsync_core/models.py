@@ -210,6 +210,9 @@ class Subscription(DomainModel):
     :func:`normalize_term`'s form (``1m``, ``1y``)."""
     billing_term: str | None = None
     """How often it is billed where the provider says (Ingram ``billingPeriod``), same form."""
+    renewal_date: date | None = None
+    """When its term renews, where the provider says (Ingram ``renewalDate``): the last day to
+    reduce seats before a committed term renews (``idsync report renewals``)."""
 
     @field_validator("commitment_term", "billing_term")
     @classmethod
