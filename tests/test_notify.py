@@ -20,14 +20,6 @@ def hook() -> Iterator[Webhook]:
         yield found
 
 
-@pytest.fixture
-def linked(idsync: Any, world: World) -> World:
-    for args in (("company", "A-100", "250"), ("subscription", "S-1", "871"),
-                 ("resource", "S-1:CFQ7TTC0LH16", "812")):
-        assert idsync("link", *args).exit_code == 0
-    return world
-
-
 def notify_to(monkeypatch: pytest.MonkeyPatch, *urls: str, on: list[str] | None = None) -> None:
     monkeypatch.setenv("IDSYNC_NOTIFY__URLS", json.dumps(list(urls)))
     if on is not None:

@@ -14,14 +14,6 @@ import pytest
 from idsync_fakes.world import World
 
 
-@pytest.fixture
-def linked(idsync: Any, world: World) -> World:
-    for args in (("company", "A-100", "250"), ("subscription", "S-1", "871"),
-                 ("resource", "S-1:CFQ7TTC0LH16", "812")):
-        assert idsync("link", *args).exit_code == 0
-    return world
-
-
 def test_the_reconciliation_compares_every_linked_line(idsync: Any, linked: World) -> None:
     linked.set_provider_quantity("S-1:CFQ7TTC0LH16", "10")
     [row] = idsync("report", "reconciliation", "--json").json()
@@ -72,12 +64,18 @@ class Page(HTMLParser):
             self.cells[-1].append(data.strip())
 
 
+@pytest.fixture
+def marked_up_name(world: World) -> World:
+    """Contoso's PSA name holds markup, before it is linked (links keep the names)."""
+    psa = world.psa()
+    psa["companies"][0]["name"] = "Contoso <b>& Sons</b>"
+    world.edit_psa(companies=psa["companies"])
+    return world
+
+
 def test_the_html_report_is_one_page_that_needs_nothing_else(
-        idsync: Any, linked: World, tmp_path: Path) -> None:
+        idsync: Any, marked_up_name: World, linked: World, tmp_path: Path) -> None:
     linked.set_provider_quantity("S-1:CFQ7TTC0LH16", "10")
-    psa = linked.psa()
-    psa["companies"][0]["name"] = "Contoso <b>& Sons</b>"  # data is never markup
-    linked.edit_psa(companies=psa["companies"])
     page_file = tmp_path / "reconciliation.html"
     result = idsync("report", "reconciliation", "--html", str(page_file))
     assert result.exit_code == 0 and result.stdout == ""
@@ -85,10 +83,12 @@ def test_the_html_report_is_one_page_that_needs_nothing_else(
     page = Page()
     page.feed(text)
     assert page.fetches == []  # no script, stylesheet, image or font to fetch
-    assert "@media print" in text and "<b>&" not in text
+    assert "@media print" in text and "<b>" not in text
+    assert "Contoso &lt;b&gt;&amp; Sons&lt;/b&gt;" in text
     header, line, *_ = page.cells
-    assert header[:3] == ["customer", "account id", "subscription id"]
-    assert line[:2] == ["Contoso Ltd", "A-100"] and "4.80" in line
+    assert header[:3] == ["customer", "subscription", "resource"]
+    assert line[:2] == ["Contoso Ltd · A-100", "Microsoft 365 · S-1"] and "4.80" in line
+    assert "Contoso <b>& Sons</b> · 250" in line and "+8 from 2026-11-25" in line
     assert page.classes[1] == "differs"  # 10 at the provider, 8 on the PSA
     unwritable = idsync("report", "reconciliation", "--html", str(tmp_path / "no" / "r.html"))
     assert unwritable.exit_code == 2 and "cannot write" in unwritable.stderr

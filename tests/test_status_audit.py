@@ -8,20 +8,11 @@ import io
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import create_engine, update
 
 from idsync_core.store import Run, Store, utcnow
 from idsync_core.store.schema import RunLock
 from idsync_fakes.world import World
-
-
-@pytest.fixture
-def linked(idsync: Any, world: World) -> World:
-    for args in (("company", "A-100", "250"), ("subscription", "S-1", "871"),
-                 ("resource", "S-1:CFQ7TTC0LH16", "812")):
-        assert idsync("link", *args).exit_code == 0
-    return world
 
 
 def parsed(text: str) -> list[dict[str, str]]:

@@ -7,6 +7,7 @@ that prints as it shows, lines that differ marked.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,7 @@ import typer
 from idsync_core.cli import logs
 from idsync_core.cli.context import IdsyncTyper, runtime
 from idsync_core.cli.output import CSV, cell, is_money, table
+from idsync_core.cli.render import signed
 from idsync_core.durations import parse_duration
 from idsync_core.engine import reconciliation, renewals
 from idsync_core.engine.pricing import money_text
@@ -46,7 +48,7 @@ def report_reconciliation(
         sums = reconciliation.totals(rows)
         write_html(html, title="Reconciliation", subtitle=f"PSA quantities as of "
                    f"{day or rt.today}; provider quantities of today",
-                   columns=reconciliation.COLUMNS, rows=rows,
+                   columns=HTML_COLUMNS, rows=rows,
                    totals=[("lines", str(len(rows))),
                            ("lines that differ", str(sum(bool(r["difference"]) for r in rows))),
                            ("provider seats", cell(sums["provider_quantity"])),
@@ -99,9 +101,37 @@ def is_number(column: str) -> bool:
     return column.endswith(NUMBERS)
 
 
-def write_html(path: Path, *, title: str, subtitle: str, columns: list[str],
+def named(name: str, code: str) -> Callable[[dict[str, Any]], str]:
+    """A cell of a name with its id after it: "Contoso Ltd · A-100"."""
+    return lambda row: " · ".join(str(row[k]) for k in (name, code) if row.get(k))
+
+
+def last_posting(row: dict[str, Any]) -> str:
+    if row["last_posting"] is None:
+        return ""
+    return f"{signed(row['last_posting'])} from {row['last_posting_date']}"
+
+
+HTML_COLUMNS: list[tuple[str, str | Callable[[dict[str, Any]], str]]] = [
+    ("customer", named("customer", "account_id")),
+    ("subscription", named("subscription", "subscription_id")),
+    ("resource", named("resource", "sku")),
+    ("PSA company", named("psa_company", "psa_company_id")),
+    ("agreement", named("agreement", "agreement_id")),
+    ("product", named("product", "product_id")),
+    ("provider quantity", "provider_quantity"), ("PSA quantity", "psa_quantity"),
+    ("difference", "difference"), ("unit price", "unit_price"), ("unit cost", "unit_cost"),
+    ("margin", "margin"), ("price source", "price_source"),
+    ("last posting", last_posting), ("problem", "problem"),
+]
+"""The printed page's columns: names with their ids, so it fits a landscape page."""
+
+
+def write_html(path: Path, *, title: str, subtitle: str,
+               columns: list[tuple[str, str | Callable[[dict[str, Any]], str]]],
                rows: list[dict[str, Any]], totals: list[tuple[str, str]], empty: str) -> None:
-    """One self-contained page: the styles inline, no script, nothing fetched."""
+    """One self-contained page: the styles inline, no script, nothing fetched. ``columns``:
+    (header, the row's field or a function of the row)."""
     from jinja2 import Environment, FileSystemLoader, select_autoescape
 
     environment = Environment(loader=FileSystemLoader(TEMPLATES),
@@ -109,10 +139,13 @@ def write_html(path: Path, *, title: str, subtitle: str, columns: list[str],
     page = environment.get_template("report.html.j2").render(
         title=title, subtitle=subtitle, empty=empty, totals=totals,
         generated=datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
-        columns=[{"header": c.replace("_", " "), "number": is_number(c)} for c in columns],
+        columns=[{"header": header, "number": isinstance(field, str) and is_number(field)}
+                 for header, field in columns],
         rows=[{"css": "problem" if row.get("problem") else
                "differs" if row.get("difference") not in (None, Decimal(0)) else "",
-               "cells": [(html_cell(row.get(c), c), is_number(c)) for c in columns]}
+               "cells": [(html_cell(row.get(field), field), is_number(field))
+                         if isinstance(field, str) else (field(row), False)
+                         for _header, field in columns]}
               for row in rows])
     try:
         path.write_text(page, encoding="utf-8")
