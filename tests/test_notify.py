@@ -150,3 +150,25 @@ def test_link_accept_is_a_run_too(idsync: Any, world: World, hook: Webhook,
     [message] = hook.received
     assert message["title"].startswith("IDSync link on ")
     assert idsync("status", "--json").json()["last_run"]["command"] == "link"
+
+
+def test_every_secret_of_the_configuration_is_masked_in_a_message() -> None:
+    from idsync_core.engine import notify
+    from idsync_core.engine.runtime import Runtime
+    from idsync_core.settings import IdsyncSettings
+
+    settings = IdsyncSettings(
+        psa={"plugin": "connectwise", "site": "https://api-na.myconnectwise.net",
+             "company_id": "acme", "public_key": "pub", "private_key": "pk-very-secret",
+             "client_id": "1b2c3d4e-0000-0000-0000-000000000000"},
+        providers={"ingram": {"plugin": "odin", "base_url": "https://api.cloud.im/marketplace/us",
+                              "marketplace": "us", "username": "api-user",
+                              "password": "ingram-password"}})
+    secrets = notify.connector_secrets(Runtime(settings))
+    assert secrets == {"pk-very-secret", "ingram-password"}  # not the public key, not the user
+    said = "the PSA said: key pk-very-secret refused (user api-user)"
+    assert notify.redact(said, secrets) == "the PSA said: key *** refused (user api-user)"
+    assert notify.url_secrets("json://idsync:hook-pass@127.0.0.1:8080/notify",
+                              "json://idsync:****@127.0.0.1:8080/notify?method=POST") == {
+        "hook-pass"}
+    assert "tok-abcdef" in notify.url_secrets("nosuch://tok-abcdef@host", None)

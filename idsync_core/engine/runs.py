@@ -166,8 +166,9 @@ def finish_run(runtime: Runtime, report: RunReport) -> None:
     from idsync_core.engine import notify
     from idsync_core.store import Run
 
-    if "revenue_found" in runtime.settings.notify.on and report.ran:
-        report.revenue_found = revenue_found(runtime)
+    if "revenue_found" in runtime.settings.notify.on and report.outcome in ("clean",
+                                                                            "failures"):
+        report.revenue_found = revenue_found(runtime)  # not after a dead API: it would wait
     try:
         runtime.store.record_run(Run(
             command=report.command, actor=runtime.store.actor, origin=audit_origin(),
