@@ -107,6 +107,10 @@ class Agreement(DomainModel):
     recurring: bool | None = None
     """True/False where the PSA tells recurring-service contracts from other kinds (Autotask
     ``contractType`` 7); None where it does not. Onboarding suggests only recurring ones."""
+    currency: str | None = None
+    """The ISO 4217 code the agreement bills in, where the PSA says (ConnectWise
+    ``currency.currencyCode``); None where it does not. A ``provider`` or ``markup`` price in
+    another currency is refused (:func:`idsync_core.engine.pricing.currency_mismatch`)."""
 
     def is_expired(self, today: date) -> bool:
         """Expired means: not active any more, or its end date is in the past."""
@@ -210,6 +214,9 @@ class Subscription(DomainModel):
     :func:`normalize_term`'s form (``1m``, ``1y``)."""
     billing_term: str | None = None
     """How often it is billed where the provider says (Ingram ``billingPeriod``), same form."""
+    renewal_date: date | None = None
+    """When its term renews, where the provider says (Ingram ``renewalDate``): the last day to
+    reduce seats before a committed term renews (``idsync report renewals``)."""
 
     @field_validator("commitment_term", "billing_term")
     @classmethod
@@ -235,6 +242,9 @@ class Resource(DomainModel):
     quantity: Quantity | None = None
     unit_price: Money | None = None
     unit_cost: Money | None = None
+    currency: str | None = None
+    """The ISO 4217 code of ``unit_price`` and ``unit_cost`` where the provider states it
+    (Ingram's ``{"currency", "amount"}``); None where it does not."""
     seat_based: bool = True
 
     @field_validator("quantity")

@@ -24,7 +24,15 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+)
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from idsync_core.durations import parse_duration
@@ -115,6 +123,36 @@ class OnboardingSettings(BaseModel):
     )
 
 
+class NotifyEvent(enum.StrEnum):
+    """What makes a run send its notification (``[notify] on``)."""
+
+    FAILURE = "failure"
+    """A link failed (a posting refused, a read failed), or the run could not run or stopped."""
+    UNKNOWN = "unknown"
+    """A posting's outcome is not known yet: its link waits."""
+    DRIFT = "drift"
+    """A PSA line was changed by hand since IDSync last left it."""
+    REVENUE_FOUND = "revenue_found"
+    """Seat resources on linked subscriptions that are not linked (not billed)."""
+    SUMMARY = "summary"
+    """Every run, whatever happened."""
+
+
+class NotifySettings(BaseModel):
+    """Where a run's notification goes, and which runs send one."""
+
+    model_config = ConfigDict(extra="forbid")
+    urls: list[SecretStr] = Field(
+        default_factory=list,
+        description="apprise URLs (mailto://, msteams://, slack://, json://, ...); they carry "
+        "tokens and passwords, so they are secrets: never printed or logged whole, and best "
+        "set in the environment (IDSYNC_NOTIFY__URLS='[\"...\"]')")
+    on: list[NotifyEvent] = Field(
+        default_factory=lambda: [NotifyEvent.FAILURE, NotifyEvent.UNKNOWN],
+        description="which runs send their notification: failure, unknown, drift, "
+        "revenue_found, summary (every run)")
+
+
 class IdsyncSettings(BaseSettings):
     """The whole configuration. Build it with :func:`load_settings`."""
 
@@ -127,6 +165,7 @@ class IdsyncSettings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     sync: SyncSettings = Field(default_factory=SyncSettings)
     onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
+    notify: NotifySettings = Field(default_factory=NotifySettings)
 
     @classmethod
     def settings_customise_sources(

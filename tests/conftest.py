@@ -63,6 +63,15 @@ def idsync(world: World) -> Iterator[Any]:
     yield invoke
 
 
+@pytest.fixture
+def linked(idsync: Any, world: World) -> World:
+    """Contoso's Exchange Online line linked (A-100 → 250, S-1 → 871, the resource → 812)."""
+    for args in (("company", "A-100", "250"), ("subscription", "S-1", "871"),
+                 ("resource", "S-1:CFQ7TTC0LH16", "812")):
+        assert idsync("link", *args).exit_code == 0
+    return world
+
+
 @dataclass
 class TerminalRun:
     exit_code: int

@@ -326,3 +326,58 @@ def test_a_scratch_copy_holds_the_links_and_leaves_the_store_alone(store: Store,
     copy.add_link(CompanyLink(provider="ingram", account_id="A-2", psa_company_id="251"))
     copy.close()
     assert [c.account_id for c in store.active_company_links()] == ["A-1"]
+
+
+# -- runs and the audit trail -------------------------------------------------------------------
+
+def test_runs_are_kept_and_the_last_completed_one_found(store: Store) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from idsync_core.store import Run
+
+    start = datetime(2026, 11, 25, 14, 0, tzinfo=UTC)
+    for minutes, outcome in ((0, "clean"), (60, "failures"), (120, "error")):
+        store.record_run(Run(command="sync", actor="ops@host", origin="cli",
+                             started_at=start + timedelta(minutes=minutes),
+                             finished_at=start + timedelta(minutes=minutes + 1),
+                             outcome=outcome, posted=1, unchanged=2, failed=0, waiting=0,
+                             skipped=0, error="credentials refused" if outcome == "error"
+                             else None))
+    last = store.last_run()
+    assert last is not None and (last.outcome, last.error) == ("error", "credentials refused")
+    completed = store.last_run(completed=True)
+    assert completed is not None and completed.outcome == "failures"
+
+
+def test_the_audit_trail_reads_oldest_first_with_its_origin(store: Store) -> None:
+    from datetime import timedelta
+
+    from idsync_core.store import acting_as, utcnow
+
+    company(store, "A-1")
+    with acting_as("web:alice"):
+        company(store, "A-2")
+    store.add_ignore_rule(IgnoreRule(provider="ingram", kind="sku", object_id="X",
+                                     reason="by hand"))
+    entries = store.audit_entries()
+    assert [(e.action, e.origin) for e in entries] == [
+        ("link.company", "cli"), ("link.company", "web:alice"), ("ignore.add", "cli")]
+    assert store.audit_entries(since=utcnow() + timedelta(minutes=1)) == []
+    assert [e.action for e in store.audit_entries(limit=1)] == ["ignore.add"]
+
+
+def test_journal_counts_by_status(store: Store) -> None:
+    link = resource(store, subscription(store, company(store)))
+    for key, status in (("k-0000001", JournalStatus.FAILED), ("k-0000002", JournalStatus.FAILED),
+                        ("k-0000003", JournalStatus.UNKNOWN)):
+        store.journal_begin(JournalEntry(
+            key=key, resource_link_id=link.id, origin="sync", provider="ingram",
+            resource_id=link.resource_id, agreement_id="871", catalog_item_id="812",
+            from_quantity=Decimal(0), delta=Decimal(1), target_quantity=Decimal(1),
+            effective_date=date(2026, 11, 25), request="{}"))
+        store.journal_finish(key, status)
+    counts = store.journal_counts()
+    assert (counts[JournalStatus.FAILED], counts[JournalStatus.UNKNOWN],
+            counts[JournalStatus.POSTED]) == (2, 1, 0)
+    origins = {e.origin for e in store.audit_entries() if e.action.startswith("adjustment.")}
+    assert origins == {"sync"}  # a posting is audited with its run's origin

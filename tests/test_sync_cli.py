@@ -11,14 +11,6 @@ import pytest
 from idsync_fakes.world import World
 
 
-@pytest.fixture
-def linked(idsync: Any, world: World) -> World:
-    for args in (("company", "A-100", "250"), ("subscription", "S-1", "871"),
-                 ("resource", "S-1:CFQ7TTC0LH16", "812")):
-        assert idsync("link", *args).exit_code == 0
-    return world
-
-
 def test_plan_reports_changes_unlinked_drift_and_prices(idsync: Any, linked: World) -> None:
     linked.set_provider_quantity("S-1:CFQ7TTC0LH16", "10")
     postings = linked.psa()["postings"] + [{  # someone added a seat by hand, at another price

@@ -7,7 +7,7 @@ from datetime import date
 import typer
 
 from idsync_core.cli.context import PROVIDER, IdsyncTyper, runtime
-from idsync_core.cli.output import table
+from idsync_core.cli.output import CSV, table
 from idsync_core.engine import linking
 
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
@@ -22,6 +22,7 @@ def companies_psa(
     unlinked: bool = typer.Option(
         False, "--unlinked", help="Only companies with active agreements not linked yet."),
     as_json: bool = JSON,
+    as_csv: bool = CSV,
 ) -> None:
     """PSA companies (with the provider accounts linked to each)."""
     rt = runtime()
@@ -31,7 +32,7 @@ def companies_psa(
     rows = [{"id": company.id, "name": company.name, "identifier": company.identifier,
              "linked_accounts": linked_accounts.get(company.id, [])}
             for company in linking.psa_companies(rt, search, unlinked_only=unlinked)]
-    table(rows, ["id", "name", "identifier", "linked_accounts"], as_json=as_json,
+    table(rows, ["id", "name", "identifier", "linked_accounts"], as_json=as_json, as_csv=as_csv,
           title="PSA companies", empty="no PSA company matches")
 
 
@@ -41,6 +42,7 @@ def companies_provider(
     unlinked: bool = typer.Option(False, "--unlinked", help="Only accounts not linked yet."),
     provider: str | None = PROVIDER,
     as_json: bool = JSON,
+    as_csv: bool = CSV,
 ) -> None:
     """Customer accounts at a provider (with the PSA company each is linked to)."""
     rt = runtime()
@@ -56,7 +58,7 @@ def companies_provider(
                      "psa_company_id": link.psa_company_id if link else None,
                      "psa_company_name": link.psa_company_name if link else None})
     table(rows, ["id", "name", "psa_company_id", "psa_company_name"], as_json=as_json,
-          title=f"Accounts at {connection.name}", empty="no account matches")
+          as_csv=as_csv, title=f"Accounts at {connection.name}", empty="no account matches")
 
 
 def register(app: typer.Typer) -> None:
@@ -71,6 +73,7 @@ def agreements(
     include_linked: bool = typer.Option(False, "--include-linked",
                                         help="Show agreements already linked."),
     as_json: bool = JSON,
+    as_csv: bool = CSV,
 ) -> None:
     """Agreements (contracts) of a PSA company; expired and linked ones hidden by default."""
     rt = runtime()
@@ -84,7 +87,8 @@ def agreements(
                                             include_linked=include_linked)
     ]
     table(rows, ["id", "name", "status", "billing_cycle", "start_date", "end_date", "expired",
-                 "linked"], as_json=as_json, title=f"Agreements of PSA company {psa_company_id}",
+                 "linked"], as_json=as_json, as_csv=as_csv,
+          title=f"Agreements of PSA company {psa_company_id}",
           empty="no agreement to show (try --include-expired / --include-linked)")
 
 
@@ -92,6 +96,7 @@ def subscriptions(
     account_id: str = typer.Argument(..., help="The provider account's id."),
     provider: str | None = PROVIDER,
     as_json: bool = JSON,
+    as_csv: bool = CSV,
 ) -> None:
     """Subscriptions of a provider account, with the agreement each is linked to."""
     rt = runtime()
@@ -101,7 +106,7 @@ def subscriptions(
     rows = [{"id": sub.id, "name": sub.name, "status": sub.status,
              "agreement_id": agreement_of.get(sub.id)}
             for sub in connection.list_subscriptions(account_id)]
-    table(rows, ["id", "name", "status", "agreement_id"], as_json=as_json,
+    table(rows, ["id", "name", "status", "agreement_id"], as_json=as_json, as_csv=as_csv,
           title=f"Subscriptions of account {account_id}", empty="no subscription")
 
 
@@ -109,6 +114,7 @@ def resources(
     subscription_id: str = typer.Argument(..., help="The provider subscription's id."),
     provider: str | None = PROVIDER,
     as_json: bool = JSON,
+    as_csv: bool = CSV,
 ) -> None:
     """Resources (product lines with quantities) of a provider subscription."""
     rt = runtime()
@@ -120,7 +126,7 @@ def resources(
              "unit_cost": res.unit_cost, "catalog_item_id": item_of.get(res.id)}
             for res in connection.list_resources(subscription_id)]
     table(rows, ["id", "name", "sku", "quantity", "seat_based", "unit_price", "unit_cost",
-                 "catalog_item_id"], as_json=as_json,
+                 "catalog_item_id"], as_json=as_json, as_csv=as_csv,
           title=f"Resources of subscription {subscription_id}", empty="no resource")
 
 
@@ -129,6 +135,7 @@ def lines(
     as_of: str | None = typer.Option(None, "--as-of", help="Quantities as of YYYY-MM-DD "
                                      "(default today)."),
     as_json: bool = JSON,
+    as_csv: bool = CSV,
 ) -> None:
     """Products on a PSA agreement with their quantities as of a date."""
     rt = runtime()
@@ -138,17 +145,18 @@ def lines(
              "unit_cost": line.unit_cost}
             for line in rt.psa.list_lines(agreement_id, day)]
     table(rows, ["id", "name", "catalog_item_id", "quantity", "as_of", "unit_price",
-                 "unit_cost"], as_json=as_json, title=f"Lines of agreement {agreement_id}",
+                 "unit_cost"], as_json=as_json, as_csv=as_csv,
+          title=f"Lines of agreement {agreement_id}",
           empty="no line on this agreement")
 
 
-def catalog(search: str | None = SEARCH, as_json: bool = JSON) -> None:
+def catalog(search: str | None = SEARCH, as_json: bool = JSON, as_csv: bool = CSV) -> None:
     """The PSA catalog (products / services) that lines bill as."""
     rows = [{"id": item.id, "name": item.name, "identifier": item.identifier,
              "price": item.price, "cost": item.cost, "active": item.active}
             for item in runtime().psa.list_catalog(search=search)]
     table(rows, ["id", "name", "identifier", "price", "cost", "active"], as_json=as_json,
-          title="PSA catalog", empty="no catalog item matches")
+          as_csv=as_csv, title="PSA catalog", empty="no catalog item matches")
 
 
 def _parse_date(text: str) -> date:

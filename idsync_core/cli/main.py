@@ -6,11 +6,13 @@ from pathlib import Path
 
 import typer
 
-from idsync_core.cli import browse, demo, logs, records, signals, sync, system
+from idsync_core.cli import audit, browse, demo, logs, records, signals, status, sync, system
 from idsync_core.cli.context import CliState, IdsyncTyper, current_state
 from idsync_core.cli.link import link_app, unlink_app
+from idsync_core.cli.notify import notify_app
 from idsync_core.cli.onboarding import ignore_app, map_app, suggest_command
 from idsync_core.cli.price_source import price_app
+from idsync_core.cli.reports import report_app
 from idsync_core.cli.simulator import simulator_app
 
 app = IdsyncTyper(
@@ -65,4 +67,8 @@ app.command()(records.links)
 app.command()(records.log)
 for command in (sync.plan, sync.apply, sync.sync, sync.retry):
     app.command()(command)
+app.command()(status.status)
+app.add_typer(notify_app, name="notify")
+app.command()(audit.audit)
+app.add_typer(report_app, name="report")
 app.add_typer(simulator_app, name="simulator")

@@ -6,7 +6,7 @@ Thin shells over :mod:`idsync_core.engine.onboarding`: parse, call, render.
 from __future__ import annotations
 
 import sys
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from idsync_core.cli import logs
 from idsync_core.cli.context import PROVIDER, IdsyncTyper, runtime
 from idsync_core.cli.inputs import price_choice
-from idsync_core.cli.output import err, print_json, say, table
-from idsync_core.engine import linking
+from idsync_core.cli.output import CSV, err, print_json, say, table
+from idsync_core.engine import linking, runs
 from idsync_core.engine.onboarding import bulk, ignores, mappings, rows, suggest
 from idsync_core.engine.posting import waiting_note
 from idsync_core.engine.pricing import PriceSourceKind
@@ -62,7 +62,7 @@ def map_product(
 
 
 @map_app.command("list")
-def map_list(as_json: bool = JSON) -> None:
+def map_list(as_json: bool = JSON, as_csv: bool = CSV) -> None:
     """Every product mapping."""
     found = [{"id": m.sku, "name": m.catalog_item_name, "provider": m.provider, "sku": m.sku,
               "term": m.term or "any", "catalog_item_id": m.catalog_item_id,
@@ -71,7 +71,7 @@ def map_list(as_json: bool = JSON) -> None:
               "updated_at": m.updated_at}
              for m in runtime().store.product_mappings()]
     table(found, ["provider", "sku", "term", "catalog_item_id", "catalog_item_name",
-                  "price_source", "price", "cost", "markup"], as_json=as_json,
+                  "price_source", "price", "cost", "markup"], as_json=as_json, as_csv=as_csv,
           title="Product mappings", empty="no product mapping yet (see `idsync map suggest`)")
 
 
@@ -84,7 +84,8 @@ def map_remove(sku: str, term: str | None = TERM, provider: str | None = PROVIDE
 
 
 @map_app.command("suggest")
-def map_suggest(provider: str | None = PROVIDER, as_json: bool = JSON) -> None:
+def map_suggest(provider: str | None = PROVIDER, as_json: bool = JSON,
+                as_csv: bool = CSV) -> None:
     """For each unmapped SKU seen at the provider: the catalog item with the same SKU, else the
     best name match."""
     found = [{"id": s.sku, "name": s.name, "sku": s.sku, "resources": s.resources,
@@ -96,7 +97,7 @@ def map_suggest(provider: str | None = PROVIDER, as_json: bool = JSON) -> None:
                              for item, score in s.match.candidates]}
              for s in suggest.map_suggestions(runtime(), provider)]
     table(found, ["sku", "name", "resources", "catalog_item_id", "catalog_item_name", "score",
-                  "confident", "reason"], as_json=as_json, title="Unmapped SKUs",
+                  "confident", "reason"], as_json=as_json, as_csv=as_csv, title="Unmapped SKUs",
           empty="every SKU seen at the provider is mapped")
 
 
@@ -186,12 +187,12 @@ def ignore_sku(sku: str, reason: str = REASON, provider: str | None = PROVIDER) 
 
 
 @ignore_app.command("list")
-def ignore_list(as_json: bool = JSON) -> None:
+def ignore_list(as_json: bool = JSON, as_csv: bool = CSV) -> None:
     """Every ignore rule, with its reason."""
     found = [{"id": r.object_id, "name": r.reason, "provider": r.provider, "kind": r.kind,
               "reason": r.reason, "created_at": r.created_at}
              for r in runtime().store.ignore_rules()]
-    table(found, ["provider", "kind", "id", "reason", "created_at"], as_json=as_json,
+    table(found, ["provider", "kind", "id", "reason", "created_at"], as_json=as_json, as_csv=as_csv,
           title="Ignored", empty="nothing is ignored")
 
 
@@ -227,11 +228,14 @@ def link_accepted(file: Path, *, dry_run: bool, yes: bool, as_json: bool) -> Non
             raise RefusedError("not confirmed; nothing was linked")
     rt = runtime()
     show = not as_json and sys.stderr.isatty()
+    started = datetime.now(UTC)
     with Progress(TextColumn("linking"), BarColumn(), MofNCompleteColumn(), console=err,
                   transient=True, disable=not show) as bar:
         task = bar.add_task("rows", total=bulk.steps(found))
         result = bulk.link_accepted(rt, found, dry_run=dry_run, confirmed=yes,
                                     progress=lambda: bar.advance(task))
+    if not dry_run:
+        runs.finish_run(rt, runs.report_of_bulk(started, result))
     records = [outcome_record(o) for o in result.outcomes]
     if as_json:
         print_json({"dry_run": result.dry_run, "counts": result.counts(),

@@ -10,10 +10,13 @@ so ``idsync ... --json | jq`` always gets clean JSON.
   columns, ids whole — that ``grep``/``cut`` can read.
 * Values print as people read them: lists joined with commas (no Python reprs), money with at
   least two decimals (columns named ``*price`` / ``*cost``), ``—`` for nothing.
+* ``--csv`` prints a listing for a spreadsheet: a header row naming every field the ``--json``
+  objects carry, decimals exact as in JSON, nothing for nothing.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 import sys
 import time
@@ -24,6 +27,7 @@ from enum import Enum
 from typing import Any
 
 import pydantic  # cheap: pydantic imports BaseModel on first access, not here
+import typer
 from rich.table import Table
 from rich.text import Text
 
@@ -31,7 +35,11 @@ from idsync_core.cli import logs
 from idsync_core.cli.consoles import err, out
 from idsync_core.engine.pricing import money_text
 
-__all__ = ["cell", "err", "event", "out", "print_json", "say", "table", "to_jsonable"]
+__all__ = ["CSV", "cell", "err", "event", "out", "print_csv", "print_json", "say", "table",
+           "to_jsonable"]
+
+CSV = typer.Option(False, "--csv", help="Print CSV (a header row, exact decimals) instead of a "
+                   "table.")
 
 
 def to_jsonable(value: Any) -> Any:
@@ -58,6 +66,30 @@ def print_json(data: Any) -> None:
     sys.stdout.flush()
 
 
+def csv_text(value: Any) -> str:
+    """One value in a CSV cell: exact (as in JSON), lists and objects as JSON, "" for None."""
+    value = to_jsonable(value)
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def print_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] = ()) -> None:
+    """The rows as CSV on stdout: ``columns`` first, then every other field of the rows."""
+    fields = list(columns)
+    for row in rows:
+        fields += [key for key in row if key not in fields]
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(fields)
+    for row in rows:
+        writer.writerow([csv_text(row.get(field)) for field in fields])
+    sys.stdout.flush()
+
+
 def cell(value: Any, column: str = "") -> str:
     """One value as people read it (``column`` tells money from other numbers)."""
     if value is None:
@@ -68,6 +100,8 @@ def cell(value: Any, column: str = "") -> str:
         return money_text(value) if is_money(column) else format(value, "f")
     if isinstance(value, Enum):
         return str(value.value)
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds")
     if isinstance(value, list | tuple | set | frozenset):
         return ", ".join(cell(v, column) for v in value) or "—"
     return " ".join(str(value).splitlines())
@@ -87,10 +121,16 @@ def say(text: str, *, style: str | None = None) -> None:
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str], *, as_json: bool,
-          title: str | None = None, empty: str = "nothing to show") -> None:
-    """One listing, as a table or (``as_json``) a JSON array of the row objects."""
+          as_csv: bool = False, title: str | None = None, empty: str = "nothing to show") -> None:
+    """One listing, as a table, a JSON array of the row objects (``as_json``) or CSV
+    (``as_csv``: the table's columns first, then the other fields of the JSON objects)."""
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
     if as_json:
         print_json(list(rows))
+        return
+    if as_csv:
+        print_csv(rows, columns)
         return
     if not rows:
         logs.notice(empty)

@@ -6,7 +6,7 @@ import typer
 
 from idsync_core.cli.context import PROVIDER, IdsyncTyper, runtime
 from idsync_core.cli.inputs import confirm_or_refuse, price_choice
-from idsync_core.cli.output import out, table
+from idsync_core.cli.output import CSV, out, table
 from idsync_core.engine import price_sources
 from idsync_core.engine.pricing import PriceSourceKind, Scope
 
@@ -50,7 +50,9 @@ def set_source(
 
 
 @price_app.command("list")
-def list_sources(as_json: bool = typer.Option(False, "--json")) -> None:
+def list_sources(as_json: bool = typer.Option(False, "--json", help="Print a JSON array "
+                                              "instead of a table."),
+                 as_csv: bool = CSV) -> None:
     """Every price-source setting, named by what it applies to (settings of removed links,
     which no longer apply to anything, are left out)."""
     store = runtime().store
@@ -71,7 +73,8 @@ def list_sources(as_json: bool = typer.Option(False, "--json")) -> None:
                      "kind": s.kind, "price": s.price, "cost": s.cost,
                      "markup_percent": s.markup_percent})
     table(rows, ["name", "kind", "price", "cost", "markup_percent"],
-          as_json=as_json, title="Price sources", empty="no price source set (catalog applies)")
+          as_json=as_json, as_csv=as_csv, title="Price sources",
+          empty="no price source set (catalog applies)")
 
 
 @price_app.command("clear")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import typer
 
 from idsync_core.cli.context import runtime
-from idsync_core.cli.output import table
+from idsync_core.cli.output import CSV, table
 from idsync_core.engine.posting import as_utc, waiting_note
 from idsync_core.journal import NOT_THROUGH, OPEN
 
@@ -17,7 +17,7 @@ if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 
 
-def links(as_json: bool = JSON) -> None:
+def links(as_json: bool = JSON, as_csv: bool = CSV) -> None:
     """Every active link: companies, subscriptions and resources."""
     store = runtime().store
     rows: list[dict[str, object]] = []
@@ -35,7 +35,7 @@ def links(as_json: bool = JSON) -> None:
                      "psa_name": r.catalog_item_name, "agreement_id": r.agreement_id,
                      "last_quantity": r.last_quantity})
     table(rows, ["level", "provider", "id", "name", "psa_id", "psa_name"], as_json=as_json,
-          title="Links", empty="nothing is linked yet (see `idsync link --help`)")
+          as_csv=as_csv, title="Links", empty="nothing is linked yet (see `idsync link --help`)")
 
 
 def log(
@@ -43,6 +43,7 @@ def log(
                                 "through (the failure log)."),
     limit: int = typer.Option(200, "--limit", min=1, help="At most this many, newest first."),
     as_json: bool = JSON,
+    as_csv: bool = CSV,
 ) -> None:
     """The adjustments log: every posting IDSync intended, with its outcome."""
     statuses = NOT_THROUGH if failed else None
@@ -52,7 +53,7 @@ def log(
     ]
     table(rows, ["updated_at", "status", "resource_id", "agreement_id", "catalog_item_id",
                  "delta", "effective_date", "unit_price", "unit_cost", "psa_record_id",
-                 "note"], as_json=as_json,
+                 "note"], as_json=as_json, as_csv=as_csv,
           title="Failure log" if failed else "Adjustments log",
           empty="no failed posting" if failed else "nothing posted yet")
 

@@ -22,15 +22,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from idsync_core.cli import logs, signals
 from idsync_core.cli.context import runtime
-from idsync_core.cli.output import err, event, print_json, say, table, to_jsonable
+from idsync_core.cli.output import (
+    CSV,
+    err,
+    event,
+    print_csv,
+    print_json,
+    say,
+    table,
+    to_jsonable,
+)
 from idsync_core.cli.render import outcome_record, scheduled_text, signed
 from idsync_core.durations import parse_duration
 from idsync_core.engine.posting import waiting_note
 from idsync_core.engine.pricing import money_text
 from idsync_core.engine.report import PlanReport, build_report
+from idsync_core.engine.runs import finish_run, report_of_error, report_of_run
 from idsync_core.engine.runtime import Runtime
 from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
-from idsync_core.errors import ApiError, ConfigurationError, PartialFailure, RefusedError
+from idsync_core.errors import (
+    ApiError,
+    ConfigurationError,
+    IdsyncError,
+    LockBusyError,
+    PartialFailure,
+    RefusedError,
+)
 from idsync_core.journal import OPEN, JournalStatus
 
 if TYPE_CHECKING:  # for annotations only: the store pulls in SQLAlchemy
@@ -108,18 +125,44 @@ def print_report(record: dict[str, Any]) -> None:
             table(record[key], columns, as_json=False, title=title)
 
 
+def plan_rows(record: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan as one row per planned change (a link with none: one row without a change),
+    for ``plan --csv``."""
+    rows = []
+    for link in record["links"]:
+        base = {key: link[key] for key in ("link_id", "provider", "resource_id",
+                                           "resource_name", "agreement_id", "catalog_item_id",
+                                           "provider_quantity", "psa_quantity", "price_source")}
+        base["note"] = link["problem"] or (waiting_note(link["waiting_since"])
+                                           if link["waiting_since"] else None)
+        changes = [{**u, "kind": "undo duplicate"} for u in link["undo"]] + [
+            {**c, "kind": "change"} for c in link["changes"]]
+        rows += [{**base, "change": c["kind"], "key": c["key"], "delta": c["delta"],
+                  "effective_date": c["effective_date"], "unit_price": c.get("unit_price"),
+                  "unit_cost": c.get("unit_cost")} for c in changes] or [base]
+    return rows
+
+
 def plan(
     as_json: bool = JSON,
+    as_csv: bool = CSV,
     out_file: Path | None = typer.Option(None, "--out", help="Also save the plan as JSON, "
                                          "for `idsync apply`."),
 ) -> None:
     """Show what a sync would post, and what needs an operator's eye."""
+    if as_json and as_csv:
+        raise typer.BadParameter("choose one of --json and --csv")
     record = report_record(build_report(runtime()))
     if out_file is not None:
         out_file.write_text(json.dumps(to_jsonable(record), indent=2))
         logs.notice(f"plan saved to {out_file}")
     if as_json:
         print_json(record)
+    elif as_csv:
+        print_csv(plan_rows(record), ["resource_id", "resource_name", "agreement_id",
+                                      "catalog_item_id", "provider_quantity", "psa_quantity",
+                                      "change", "delta", "effective_date", "unit_price",
+                                      "unit_cost", "price_source", "note"])
     else:
         print_report(record)
 
@@ -215,11 +258,23 @@ def partial_failure(summary: SyncSummary) -> PartialFailure | None:
 def one_run(rt: Runtime, *, dry_run: bool, as_json: bool, stop: threading.Event,
             links: list[ResourceLink] | None = None, only_keys: set[str] | None = None,
             origin: str = "sync", title: str = "Sync") -> None:
-    total = len(links) if links is not None else len(rt.store.active_resource_links())
-    summary = run_with_progress(
-        lambda progress: sync_all(rt, dry_run=dry_run, links=links, only_keys=only_keys,
-                                  origin=origin, stop=stop, progress=progress),
-        total, show=not as_json and sys.stderr.isatty())
+    """One run; unless a dry run, it is recorded and notified (``engine.runs``) — also when
+    it cannot run at all, except when another run holds the lock (that one reports)."""
+    started = datetime.now(UTC)
+    try:
+        total = len(links) if links is not None else len(rt.store.active_resource_links())
+        summary = run_with_progress(
+            lambda progress: sync_all(rt, dry_run=dry_run, links=links, only_keys=only_keys,
+                                      origin=origin, stop=stop, progress=progress),
+            total, show=not as_json and sys.stderr.isatty())
+    except LockBusyError:
+        raise
+    except IdsyncError as exc:
+        if not dry_run:
+            finish_run(rt, report_of_error(origin, started, exc))
+        raise
+    if not dry_run:
+        finish_run(rt, report_of_run(origin, started, summary))
     summarize(summary, as_json=as_json, title=title + (" (dry run)" if dry_run else ""))
 
 

@@ -10,7 +10,7 @@ import typer
 
 from idsync_core.cli import logs
 from idsync_core.cli.context import runtime
-from idsync_core.cli.output import say, table
+from idsync_core.cli.output import CSV, say, table
 from idsync_core.errors import ExitCode, IdsyncError
 
 if TYPE_CHECKING:
@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 
 
-def plugins(as_json: bool = JSON) -> None:
+def plugins(as_json: bool = JSON, as_csv: bool = CSV) -> None:
     """Installed connectors: name, kind, version, distribution and the hooks each implements."""
     from idsync_core.plugins import discover_plugins  # not for `--help`: it loads pydantic
 
@@ -27,10 +27,10 @@ def plugins(as_json: bool = JSON) -> None:
              "distribution": info.distribution, "hooks": list(info.hooks)}
             for info in sorted(discover_plugins().values(), key=lambda i: i.name)]
     table(rows, ["name", "kind", "version", "distribution", "hooks"], as_json=as_json,
-          title="Installed connectors", empty="no connector is installed")
+          as_csv=as_csv, title="Installed connectors", empty="no connector is installed")
 
 
-def check(as_json: bool = JSON) -> None:
+def check(as_json: bool = JSON, as_csv: bool = CSV) -> None:
     """Reach and authenticate every configured connection."""
     rt = runtime()
     if not rt.settings.psa and not rt.provider_names:
@@ -53,7 +53,7 @@ def check(as_json: bool = JSON) -> None:
             row.update(ok=False, detail=exc.message, exit_code=int(exc.exit_code))
             worst = max(worst, exc.exit_code)
         rows.append(row)
-    table(rows, ["name", "ok", "detail"], as_json=as_json, title="Connections")
+    table(rows, ["name", "ok", "detail"], as_json=as_json, as_csv=as_csv, title="Connections")
     if worst:
         raise typer.Exit(int(worst))
 

@@ -293,6 +293,7 @@ def new_resource_link(runtime: Runtime, reader: Reader, provider: str, resource_
             hint="link this resource to another catalog item, or unlink the other one")
     if price is not None:
         price.validate()
+    refuse_other_currency(reader, resource, sub_link, company_link, price)
     link = ResourceLink(subscription_link_id=sub_link.id, provider=provider,
                         resource_id=resource.id, resource_name=resource.name,
                         agreement_id=sub_link.agreement_id, catalog_item_id=catalog.id,
@@ -302,6 +303,27 @@ def new_resource_link(runtime: Runtime, reader: Reader, provider: str, resource_
                                                                 catalog, resource, price))
                   if m is not None]
     return NewResourceLink(link, resource, catalog, sub_link, company_link, to_confirm)
+
+
+def refuse_other_currency(reader: Reader, resource: Resource, sub_link: SubscriptionLink,
+                          company_link: CompanyLink, price: PriceChoice | None) -> None:
+    """A ``provider`` or ``markup`` price — chosen for the link, else inherited from its
+    agreement or company — in another currency than the agreement's is refused, not confirmed:
+    no answer makes one currency's amounts another's."""
+    if price is not None:
+        kind: str = price.kind
+    else:
+        inherited, _scope = pricing.effective_setting(
+            reader.snapshot.price_source, link_id=None, agreement_id=sub_link.agreement_id,
+            psa_company_id=company_link.psa_company_id)
+        kind = inherited.kind if inherited is not None else pricing.PriceSourceKind.CATALOG
+    if kind not in (pricing.PriceSourceKind.PROVIDER, pricing.PriceSourceKind.MARKUP):
+        return
+    agreement = reader.agreement(company_link.psa_company_id, sub_link.agreement_id)
+    mismatch = pricing.currency_mismatch(kind, resource, agreement)
+    if mismatch is not None:
+        raise RefusedError(mismatch, hint="use the catalog, agreement or custom price source "
+                                          "for it (IDSync converts no currency)")
 
 
 RECONCILED_BY_CALLER = "linked; the caller reconciles it"

@@ -174,6 +174,10 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
                                                    name=link.resource_name)
     plan.pricing = pricing.resolve(setting, catalog=catalog, line=line,
                                    resource=resource_for_price)
+    plan.problem = pricing.currency_mismatch(setting.kind if setting else "catalog",
+                                             resource_for_price, plan.agreement)
+    if plan.problem is not None:
+        return plan  # never posted as if it were the same money
     landed = reader.snapshot.posted[link.id] if link.id is not None else 0
     for effective, before, delta in steps(plan.desired, today, plan.actual, plan.next_date,
                                           plan.actual_next):

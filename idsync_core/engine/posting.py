@@ -140,7 +140,7 @@ def post_change(runtime: Runtime, reader: Reader, plan: LinePlan, change: Planne
     store.set_last_quantity(link.id, adjustment.target_quantity)
     if link.id in reader.snapshot.failed:
         store.supersede_failed(link.id, f"retried as {adjustment.idempotency_key}",
-                               except_key=adjustment.idempotency_key)
+                               origin=origin, except_key=adjustment.idempotency_key)
     return PostingResult(change, JournalStatus.POSTED, posted.record_id, posted.quantity_after,
                          note)
 

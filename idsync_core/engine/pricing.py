@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Protocol
 from idsync_core.errors import RefusedError
 
 if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
-    from idsync_core.models import AgreementLine, CatalogItem, Resource
+    from idsync_core.models import Agreement, AgreementLine, CatalogItem, Resource
     from idsync_core.store import PriceSourceSetting
 
 CENT = Decimal("0.01")
@@ -141,6 +141,21 @@ def resolve(setting: PriceSetting | None, *, catalog: CatalogItem | None,
         return Pricing(None, None, "markup (provider cost unknown)")
     return Pricing(markup_price(resource.unit_cost, setting.markup_percent), resource.unit_cost,
                    f"markup {setting.markup_percent}%")
+
+
+def currency_mismatch(kind: str, resource: Resource, agreement: Agreement | None) -> str | None:
+    """Why a ``provider`` or ``markup`` price cannot go onto this agreement: the provider states
+    its amounts in another currency than the agreement bills in. IDSync converts nothing, so
+    such a price is refused, never posted as if it were the same money. None when the kind
+    takes no provider amount, or when either side does not state its currency."""
+    if kind not in (PriceSourceKind.PROVIDER, PriceSourceKind.MARKUP) or agreement is None:
+        return None
+    theirs, ours = resource.currency, agreement.currency
+    if not theirs or not ours or theirs.upper() == ours.upper():
+        return None
+    return (f"the provider's prices of resource {resource.id} are in {theirs.upper()} and "
+            f"agreement {agreement.id} bills in {ours.upper()}: a {kind} price would post "
+            f"{theirs.upper()} amounts as {ours.upper()}")
 
 
 def below_cost(setting: PriceSetting, *, catalog: CatalogItem,

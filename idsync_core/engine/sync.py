@@ -74,6 +74,11 @@ class SyncSummary:
     def counts(self) -> Counter[str]:
         return Counter(o.status for o in self.outcomes)
 
+    @property
+    def notable(self) -> list[LinkOutcome]:
+        """Every outcome that is not ``unchanged``: what a run's report is made of."""
+        return [o for o in self.outcomes if o.status != "unchanged"]
+
 
 def plan_one(runtime: Runtime, reader: Reader, link: ResourceLink) -> LinePlan:
     """Plan one link; a failure to read becomes the plan's ``problem`` (reported, skipped)."""
@@ -120,7 +125,7 @@ def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, orig
             runtime.store.set_last_quantity(link.id, plan.actual)
         if link.id in reader.snapshot.failed:
             runtime.store.supersede_failed(link.id, "no longer needed: the PSA line equals "
-                                                    "the provider")
+                                                    "the provider", origin=origin)
     return outcome
 
 

@@ -14,6 +14,7 @@ import socket
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -35,6 +36,7 @@ from idsync_core.store.schema import (
     PriceSourceSetting,
     ProductMapping,
     ResourceLink,
+    Run,
     RunLock,
     SubscriptionLink,
 )
@@ -47,6 +49,8 @@ __all__ = [
     "PriceSourceSetting",
     "ProductMapping",
     "ResourceLink",
+    "Run",
+    "RunLock",
     "RunSnapshot",
     "Store",
     "SubscriptionLink",
@@ -55,6 +59,23 @@ __all__ = [
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+audit_origin: ContextVar[str] = ContextVar("idsync_audit_origin", default="cli")
+"""What the changes made in this context are audited as coming from: ``cli`` unless a caller
+says otherwise (the web console sets ``web:USER`` around each request, with
+:func:`acting_as`). Postings are audited with their journal entry's origin instead
+(``sync``, ``retry``, ``apply``, ``link``): worker threads do not inherit a context."""
+
+
+@contextmanager
+def acting_as(origin: str) -> Iterator[None]:
+    """Audit the changes made inside the block as coming from ``origin``."""
+    token = audit_origin.set(origin)
+    try:
+        yield
+    finally:
+        audit_origin.reset(token)
 
 
 def _actor() -> str:
@@ -183,8 +204,11 @@ class Store:
         with self._sessions.begin() as session:
             yield session
 
-    def audit(self, session: Session, action: str, subject: str, **details: Any) -> None:
+    def audit(self, session: Session, action: str, subject: str, *, origin: str | None = None,
+              **details: Any) -> None:
+        """One audit entry; ``origin``: what made the change (default :data:`audit_origin`)."""
         session.add(AuditEntry(at=utcnow(), actor=self.actor, action=action, subject=subject,
+                               origin=origin or audit_origin.get(),
                                details=json.dumps(details, default=str, sort_keys=True)))
 
     def close(self) -> None:
@@ -366,6 +390,14 @@ class Store:
                 query = query.limit(limit)
             return s.scalars(query).all()
 
+    def last_postings(self) -> dict[int, JournalEntry]:
+        """Each resource link's most recent posting that landed, by link id."""
+        with self.transaction() as s:
+            entries = s.scalars(select(JournalEntry).where(
+                JournalEntry.status == JournalStatus.POSTED).order_by(JournalEntry.updated_at,
+                                                                      JournalEntry.id))
+            return {entry.resource_link_id: entry for entry in entries}
+
     def posted_count(self, resource_link_id: int) -> int:
         """How many postings of this link have landed (part of each new idempotency key)."""
         with self.transaction() as s:
@@ -387,15 +419,17 @@ class Store:
                 existing.attempts += 1
                 existing.error = None
                 existing.updated_at = now
-                self.audit(s, "adjustment.retry", f"journal:{entry.key}",
-                           attempt=existing.attempts)
+                self.audit(s, "adjustment.retry", f"journal:{entry.key}", origin=entry.origin,
+                           attempt=existing.attempts, resource=existing.resource_id)
                 return existing
             entry.status, entry.attempts = JournalStatus.PENDING, 1
             entry.created_at = entry.updated_at = now
             s.add(entry)
-            self.audit(s, "adjustment.pending", f"journal:{entry.key}", delta=entry.delta,
-                       target=entry.target_quantity, effective_date=entry.effective_date,
-                       agreement=entry.agreement_id, catalog_item=entry.catalog_item_id)
+            self.audit(s, "adjustment.pending", f"journal:{entry.key}", origin=entry.origin,
+                       delta=entry.delta, target=entry.target_quantity,
+                       effective_date=entry.effective_date, resource=entry.resource_id,
+                       agreement=entry.agreement_id, catalog_item=entry.catalog_item_id,
+                       compensates=entry.compensates)
             return entry
 
     def journal_finish(self, key: str, status: JournalStatus, *, psa_record_id: str | None = None,
@@ -403,10 +437,11 @@ class Store:
         with self.transaction() as s:
             s.execute(update(JournalEntry).where(JournalEntry.key == key).values(
                 status=status, psa_record_id=psa_record_id, error=error, updated_at=utcnow()))
-            self.audit(s, f"adjustment.{status}", f"journal:{key}", psa_record_id=psa_record_id,
-                       error=error)
+            origin = s.scalar(select(JournalEntry.origin).where(JournalEntry.key == key))
+            self.audit(s, f"adjustment.{status}", f"journal:{key}", origin=origin,
+                       psa_record_id=psa_record_id, error=error)
 
-    def supersede_failed(self, resource_link_id: int, note: str, *,
+    def supersede_failed(self, resource_link_id: int, note: str, *, origin: str | None = None,
                          except_key: str | None = None) -> int:
         """Close the link's failed entries once its line is equal again (they stay in the log)."""
         with self.transaction() as s:
@@ -421,7 +456,7 @@ class Store:
             count = int(done.rowcount)  # type: ignore[attr-defined]
             if count:
                 self.audit(s, "adjustment.superseded", f"resource_links#{resource_link_id}",
-                           entries=count, note=note)
+                           origin=origin, entries=count, note=note)
             return count
 
     def links_with_failures(self) -> Sequence[ResourceLink]:
@@ -434,9 +469,44 @@ class Store:
 
     # -- the audit log -------------------------------------------------------------------------
 
-    def audit_entries(self, limit: int = 100) -> Sequence[AuditEntry]:
+    def audit_entries(self, since: datetime | None = None,
+                      limit: int | None = None) -> Sequence[AuditEntry]:
+        """The audit log, oldest first; ``since``: only entries at or after it; ``limit``: only
+        the newest that many."""
         with self.transaction() as s:
-            return s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).all()
+            query = select(AuditEntry).order_by(AuditEntry.id.desc())
+            if since is not None:
+                query = query.where(AuditEntry.at >= since)
+            if limit is not None:
+                query = query.limit(limit)
+            return list(reversed(s.scalars(query).all()))
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def record_run(self, run: Run) -> None:
+        with self.transaction() as s:
+            s.add(run)
+
+    def last_run(self, *, completed: bool = False) -> Run | None:
+        """The run that finished last; ``completed``: the last one that ran (not one that could
+        not start)."""
+        with self.transaction() as s:
+            query = select(Run).order_by(Run.finished_at.desc(), Run.id.desc()).limit(1)
+            if completed:
+                query = query.where(Run.outcome != "error")
+            return s.scalar(query)
+
+    def journal_counts(self) -> Counter[JournalStatus]:
+        """How many journal entries stand at each status."""
+        with self.transaction() as s:
+            return Counter({JournalStatus(status): count for status, count in s.execute(
+                select(JournalEntry.status, func.count()).group_by(JournalEntry.status))})
+
+    def locks(self) -> Sequence[RunLock]:
+        """The run locks held now (a lock past its expiry is listed too: it is taken over by
+        the next run)."""
+        with self.transaction() as s:
+            return s.scalars(select(RunLock).order_by(RunLock.name)).all()
 
     # -- run locks -------------------------------------------------------------------------------
 

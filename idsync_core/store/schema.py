@@ -187,15 +187,49 @@ class JournalEntry(Base):
 
 
 class AuditEntry(Base):
-    """Every change IDSync made or was asked to make: links, price sources, postings."""
+    """Every change IDSync made or was asked to make: links, price sources, mappings, ignore
+    rules, postings and compensations.
+
+    ``actor``: who ran IDSync (user@host). ``origin``: what made the change — ``cli`` (a person
+    at the command line), ``sync`` / ``retry`` / ``apply`` / ``link`` (a posting of that run,
+    the journal's origin), ``web:USER`` (the web console); empty on entries older than
+    migration 0005.
+    """
 
     __tablename__ = "audit_log"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     actor: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(200), default="")
     action: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(500))
     details: Mapped[str] = mapped_column(Text)
+
+
+class Run(Base):
+    """One finished ``sync``, ``retry``, ``apply`` or ``link --accept``: what ``idsync status``
+    reports and a monitoring check reads.
+
+    ``outcome``: ``clean`` (every link equal or posted), ``failures`` (some links failed or wait
+    for an earlier posting's outcome), ``stopped`` (an API could not be reached, or a stop
+    request came before every link was done) or ``error`` (the run could not start: refused
+    credentials, a bad setting). ``error`` holds the message of the last two.
+    """
+
+    __tablename__ = "runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    command: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(200))
+    origin: Mapped[str] = mapped_column(String(200))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    outcome: Mapped[str] = mapped_column(String(20))
+    posted: Mapped[int] = mapped_column(Integer, default=0)
+    unchanged: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    waiting: Mapped[int] = mapped_column(Integer, default=0)
+    skipped: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class RunLock(Base):

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 COMPANY_FIELDS = "id,identifier,name,customFields"
 AGREEMENT_FIELDS = ("id,name,company,agreementStatus,cancelledFlag,startDate,endDate,"
-                    "noEndingDateFlag,billingCycle,oneTimeFlag")
+                    "noEndingDateFlag,billingCycle,oneTimeFlag,currency")
 CATALOG_FIELDS = ("id,identifier,description,customerDescription,price,cost,inactiveFlag,"
                   "manufacturerPartNumber,vendorSku")
 

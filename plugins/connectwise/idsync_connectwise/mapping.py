@@ -145,7 +145,18 @@ def agreement(row: Row) -> Agreement:
         start_date=cw_date(row.get("startDate")),
         end_date=None if row.get("noEndingDateFlag") else cw_date(row.get("endDate")),
         billing_cycle=billing_cycle(row),
+        currency=currency_code(row),
     )
+
+
+def currency_code(row: Row) -> str | None:
+    """The agreement's ``currency`` reference (a CurrencyReference: ``{id, currencyCode,
+    symbol, ...}``) as its ISO code; None when the agreement has none. UNCONFIRMED that every
+    ConnectWise site fills ``currencyCode``: without it, the currency is taken as not stated."""
+    reference = row.get("currency")
+    code = reference.get("currencyCode") if isinstance(reference, dict) else None
+    text = str(code or "").strip().upper()
+    return text or None
 
 
 def catalog_item(row: Row) -> CatalogItem:

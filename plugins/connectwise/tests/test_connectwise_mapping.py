@@ -126,3 +126,14 @@ def test_numbers_read_as_an_operator_typed_them(raw: object, text: str) -> None:
 def test_a_number_that_is_not_one_is_an_api_error() -> None:
     with pytest.raises(ApiError, match="where a number belongs"):
         mapping.decimal("NaN")
+
+
+@pytest.mark.parametrize(("currency", "code"), [
+    ({"id": 7, "currencyCode": "eur", "symbol": "€"}, "EUR"),
+    ({"id": 7, "symbol": "$"}, None),  # a reference without its code: not stated
+    (None, None),
+])
+def test_an_agreement_states_its_currency_where_connectwise_does(currency: Any,
+                                                                 code: str | None) -> None:
+    row = {"id": 1, "name": "A", "company": {"id": 2}, "currency": currency}
+    assert mapping.agreement(row).currency == code

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -266,5 +267,7 @@ def test_external_ids_and_terms_are_read(connect: Callable[..., ProviderConnecti
     if backend == "marketplace":
         assert contoso.external_id == "19297"
         assert (subscription.commitment_term, subscription.billing_term) == ("1y", "1m")
+        assert subscription.renewal_date == date(2027, 1, 1)  # its renewalDate
     else:  # UNCONFIRMED where APS keeps either: not read
         assert contoso.external_id is None and subscription.commitment_term is None
+        assert subscription.renewal_date is None

@@ -8,6 +8,7 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +20,7 @@ from idsync_core.errors import ConfigurationError, NotFoundError
 from idsync_core.http import RetryPolicy
 from idsync_core.http.wiring import Wiring
 from idsync_core.models import SubscriptionStatus
+from idsync_odin.marketplace import mapping
 from idsync_odin.marketplace.backend import MarketplaceBackend
 from idsync_odin.settings import OdinSettings
 
@@ -331,7 +333,8 @@ def test_prices_and_quantities_are_exact_decimals(slept: list[float], clock: Clo
     assert (exo.unit_price, exo.unit_cost) == (Decimal("4.80"), Decimal("4.00"))
     assert str(exo.unit_price) == "4.80" and type(exo.unit_price) is Decimal
     assert str(premium.unit_price) == "26.4" and str(premium.unit_cost) == "22.00"
-    assert exo.model_extra == {"product_id": "p-1", "vendor": "Microsoft", "currency": "USD"}
+    assert exo.model_extra == {"product_id": "p-1", "vendor": "Microsoft"}
+    assert exo.currency == "USD"  # the currency of its price amounts
 
 
 def test_odd_product_rows_are_skipped_with_a_warning(slept: list[float], clock: Clock,
@@ -432,3 +435,12 @@ def test_the_detail_pacer_spaces_requests_evenly() -> None:
     now[0] += 10  # idle: the next one goes at once
     pacer.acquire()
     assert len(slept) == 4
+
+
+@pytest.mark.parametrize(("renewal", "expected"), [
+    ("2027-01-01", date(2027, 1, 1)), ("2027-01-01T00:00:00Z", date(2027, 1, 1)),
+    ("soon", None), (None, None)])
+def test_a_renewal_date_is_read_and_one_that_is_no_date_is_left_out(
+        renewal: str | None, expected: date | None) -> None:
+    row = {"id": "S1", "customerId": "C1", "status": "active", "renewalDate": renewal}
+    assert mapping.subscription(row, account_id="C1", queried="active").renewal_date == expected

@@ -88,10 +88,13 @@ class World:
         self.provider_file.write_text(json.dumps(data))
 
     def set_subscription_status(self, subscription_id: str, status: str) -> None:
+        self.edit_subscription(subscription_id, status=status)
+
+    def edit_subscription(self, subscription_id: str, **fields: Any) -> None:
         data = self.provider()
         for row in data["subscriptions"]:
             if row["id"] == subscription_id:
-                row["status"] = status
+                row.update(fields)
         self.provider_file.write_text(json.dumps(data))
 
     def quantity(self, agreement_id: str, catalog_item_id: str, as_of: str = TODAY) -> str:

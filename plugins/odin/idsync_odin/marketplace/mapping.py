@@ -6,6 +6,8 @@
   ``subscriptionPeriod`` / ``billingPeriod`` (``{type, duration}``, in newer API versions) are
   the commitment and billing terms. UNCONFIRMED which words ``type`` takes: day/month/year
   (any case, singular or plural) are read, anything else leaves the term unknown;
+  ``renewalDate`` (``YYYY-MM-DD``) is when the term renews; one that is no date is left out
+  (warned): the subscription still syncs;
 * resource = one ``products[]`` line of ``GET /subscriptions/{id}``, with the id
   ``"<subscription id>:<mpn>"`` (``"<subscription id>:<product id>"`` when the line has no MPN):
   MPN is the part number the operator also knows from the PSA catalog, and it stays the same
@@ -21,6 +23,7 @@ A malformed price only loses the price (warned): the quantity is what the sync n
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -95,7 +98,20 @@ def subscription(row: object, *, account_id: str, queried: str) -> Subscription:
         "status": status, "provider_status": raw_status,
         "commitment_term": period(row, "subscriptionPeriod"),
         "billing_term": period(row, "billingPeriod"),
+        "renewal_date": renewal_date(row, sub_id),
     })
+
+
+def renewal_date(row: dict[str, Any], sub_id: str) -> date | None:
+    value = row.get("renewalDate")
+    if value in (None, ""):
+        return None
+    try:
+        return date.fromisoformat(str(value)[:10])
+    except ValueError:
+        log.warning("Ingram subscription %s: ignoring the renewal date %r: not a date", sub_id,
+                    value)
+        return None
 
 
 def detail_status(detail: dict[str, Any]) -> SubscriptionStatus | None:
