@@ -44,6 +44,29 @@ def test_429_waits_retry_after_then_succeeds(client: ApiClient, slept: list[floa
     assert slept == [7.0]
 
 
+def test_many_short_retry_afters_are_waited_out_within_the_total_bound(
+        client: ApiClient, slept: list[float]) -> None:
+    """A client paced at an API's limit meets a 429 now and then: ten in a row, each asking for
+    a second, are ten seconds of waiting (within max_retry_after 60), not a failed read after
+    max_attempts (4)."""
+    throttled = httpx.Response(429, headers={"Retry-After": "1"}, json={"message": "slow"})
+    with respx.mock(assert_all_mocked=True) as mock:
+        mock.get(f"{BASE}/items").mock(side_effect=[throttled] * 10 + [
+            httpx.Response(200, json=[1])])
+        assert client.get_json("/items") == [1]
+    assert slept == [1.0] * 10
+
+
+def test_retry_afters_that_add_up_past_the_bound_fail(client: ApiClient,
+                                                      slept: list[float]) -> None:
+    throttled = httpx.Response(429, headers={"Retry-After": "25"}, json={"message": "slow"})
+    with respx.mock(assert_all_mocked=True) as mock:
+        mock.get(f"{BASE}/items").mock(side_effect=[throttled] * 5)
+        with pytest.raises(RateLimitedError, match="50 s waited already"):
+            client.get_json("/items")
+    assert slept == [25.0, 25.0]  # a third 25 s would pass max_retry_after (60)
+
+
 @respx.mock
 def test_429_beyond_the_bound_fails_clearly(client: ApiClient, slept: list[float]) -> None:
     respx.get(f"{BASE}/items").respond(429, headers={"Retry-After": "3600"})

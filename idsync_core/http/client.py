@@ -8,8 +8,9 @@ What it guarantees, so connectors do not each re-learn it:
 * **Writes are never retried blindly.** A POST that may have reached the server (a read timeout,
   a reset, a 5xx) raises :class:`OutcomeUnknownError`; the engine then re-reads the PSA. A POST
   that certainly did not reach it (the connection could not be opened, or a 429) is retried.
-* **429** waits ``Retry-After`` (seconds or an HTTP date), bounded by ``max_retry_after``;
-  beyond that, or after ``max_attempts``, it raises :class:`RateLimitedError`.
+* **429** waits ``Retry-After`` (seconds or an HTTP date) as long as one request's waits stay
+  within ``max_retry_after`` in all; without the header it backs off, at most ``max_attempts``
+  times. Beyond that it raises :class:`RateLimitedError`.
 * **A host that does not answer** (connection refused, DNS, timeouts) after ``max_attempts``
   raises :class:`UnreachableError`, naming the service and its origin: the whole connection is
   down, so the caller stops instead of trying every other request against it.
@@ -64,6 +65,7 @@ class RetryPolicy:
     base_delay: float = 0.5
     max_delay: float = 30.0
     max_retry_after: float = 120.0
+    """The longest wait one request accepts, in one Retry-After and in all of them together."""
     default_retry_after: float = 5.0
 
     def backoff(self, attempt: int) -> float:
@@ -201,6 +203,7 @@ class ApiClient:
         safe_to_repeat = method in IDEMPOTENT_METHODS if idempotent is None else idempotent
         refreshed = False
         attempt = 0
+        throttled_for = 0.0  # seconds this request has waited as Retry-After asked
         while True:
             attempt += 1
             url = self.url(path)  # again each time: a refresh may have moved the base URL
@@ -226,7 +229,11 @@ class ApiClient:
                 raise MissingRecordError(
                     f"{where}: not found (HTTP 404): {self.error_message(response)}")
             if status == 429:
-                self._wait_for_rate_limit(response, where, attempt)
+                waited, asked = self._wait_for_rate_limit(response, where, attempt,
+                                                          throttled_for)
+                if asked:  # an API that says how long to wait is obeyed, not counted as a
+                    throttled_for += waited  # failed attempt: its budget is the total wait
+                    attempt -= 1
                 continue
             error = self.classify(response)
             message = f"{where} failed (HTTP {status}): {self.error_message(response)}"
@@ -293,22 +300,33 @@ class ApiClient:
         self._sleep(delay)
         return None
 
-    def _wait_for_rate_limit(self, response: httpx.Response, where: str, attempt: int) -> None:
+    def _wait_for_rate_limit(self, response: httpx.Response, where: str, attempt: int,
+                             throttled_for: float) -> tuple[float, bool]:
+        """Wait as a 429 asks; return (seconds waited, whether Retry-After said so).
+
+        With ``Retry-After`` the request goes on as long as the waits together stay within
+        ``max_retry_after``: a client paced right at an API's limit meets a 429 now and then,
+        and giving up after a few of them would leave a line unread for nothing. Without it the
+        wait is our own backoff, bounded by ``max_attempts``.
+        """
         asked = parse_retry_after(response.headers.get("Retry-After"))
         # Without Retry-After the wait is our own choice, and the messages say so.
         wait = asked if asked is not None else max(self.retry.default_retry_after,
                                                     self.retry.backoff(attempt))
         why = (f"Retry-After asks for {wait:.0f} s" if asked is not None
                else f"no Retry-After; backing off {wait:.0f} s")
-        if wait > self.retry.max_retry_after or attempt >= self.retry.max_attempts:
+        too_long = (throttled_for + wait > self.retry.max_retry_after if asked is not None
+                    else attempt >= self.retry.max_attempts)
+        if wait > self.retry.max_retry_after or too_long:
             raise RateLimitedError(
-                f"{where}: {self.service} is throttling (HTTP 429, {why}, attempt {attempt}): "
-                f"{self.error_message(response)}",
+                f"{where}: {self.service} is throttling (HTTP 429, {why}, attempt {attempt}, "
+                f"{throttled_for:.0f} s waited already): {self.error_message(response)}",
                 status=429,
                 hint="nothing was lost; run again later or lower the request rate",
             )
         log.info("%s: throttled, %s", where, why)
         self._sleep(wait)
+        return wait, asked is not None
 
     # -- JSON -------------------------------------------------------------------------------
 
