@@ -6,12 +6,13 @@ from pathlib import Path
 
 import typer
 
-from idsync_core.cli import browse, demo, logs, records, signals, sync, system
+from idsync_core.cli import browse, demo, logs, records, review, signals, sync, system
 from idsync_core.cli.context import CliState, IdsyncTyper, current_state
 from idsync_core.cli.link import link_app, unlink_app
 from idsync_core.cli.onboarding import ignore_app, map_app, suggest_command
 from idsync_core.cli.price_source import price_app
 from idsync_core.cli.simulator import simulator_app
+from idsync_core.cli.users import user_app
 
 app = IdsyncTyper(
     help="IDSync keeps your PSA's billed quantities equal to what your cloud distributor "
@@ -65,4 +66,8 @@ app.command()(records.links)
 app.command()(records.log)
 for command in (sync.plan, sync.apply, sync.sync, sync.retry):
     app.command()(command)
+app.command("review")(review.review_command)
+app.command()(review.approve)
+app.command()(review.dismiss)
+app.add_typer(user_app, name="user")
 app.add_typer(simulator_app, name="simulator")

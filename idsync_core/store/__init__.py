@@ -14,8 +14,9 @@ import socket
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,10 @@ from idsync_core.store.schema import (
     PriceSourceSetting,
     ProductMapping,
     ResourceLink,
+    ReviewDismissal,
     RunLock,
     SubscriptionLink,
+    User,
 )
 
 __all__ = [
@@ -47,14 +50,25 @@ __all__ = [
     "PriceSourceSetting",
     "ProductMapping",
     "ResourceLink",
+    "ReviewDismissal",
+    "RunLock",
     "RunSnapshot",
     "Store",
     "SubscriptionLink",
+    "User",
 ]
+
+_acting_for: ContextVar[str | None] = ContextVar("idsync_store_actor", default=None)
+"""Who the audit log names for what the current request does (the web console's user)."""
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def as_aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; IDSync writes them all in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _actor() -> str:
@@ -176,9 +190,30 @@ class Store:
         with self._sessions.begin() as session:
             yield session
 
+    @staticmethod
+    @contextmanager
+    def acting_as(name: str) -> Iterator[None]:
+        """Audit what is done inside as ``name`` (a web console user), not as the process's
+        OS user. A context variable: each request's thread names its own user, and the sync
+        threads it starts inherit it (:func:`idsync_core.engine.sync.run_links`)."""
+        token = _acting_for.set(name)
+        try:
+            yield
+        finally:
+            _acting_for.reset(token)
+
+    def current_actor(self) -> str:
+        return _acting_for.get() or self.actor
+
     def audit(self, session: Session, action: str, subject: str, **details: Any) -> None:
-        session.add(AuditEntry(at=utcnow(), actor=self.actor, action=action, subject=subject,
+        session.add(AuditEntry(at=utcnow(), actor=self.current_actor(), action=action,
+                               subject=subject,
                                details=json.dumps(details, default=str, sort_keys=True)))
+
+    def record(self, action: str, subject: str, **details: Any) -> None:
+        """An audit entry of its own: an action that changes no table (a run, an approval)."""
+        with self.transaction() as s:
+            self.audit(s, action, subject, **details)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -350,11 +385,24 @@ class Store:
             return s.scalar(select(JournalEntry).where(JournalEntry.key == key))
 
     def journal_entries(self, statuses: Sequence[JournalStatus] | None = None,
-                        limit: int | None = None) -> Sequence[JournalEntry]:
+                        limit: int | None = None, *, company: str | None = None,
+                        since: date | None = None,
+                        until: date | None = None) -> Sequence[JournalEntry]:
+        """Newest first. ``company``: a PSA company id or a provider account id; ``since`` /
+        ``until``: the days (UTC, inclusive) the entries were first written."""
         with self.transaction() as s:
             query = select(JournalEntry).order_by(JournalEntry.id.desc())
             if statuses:
                 query = query.where(JournalEntry.status.in_(statuses))
+            if company:
+                query = query.where((JournalEntry.psa_company_id == company)
+                                    | (JournalEntry.account_id == company))
+            if since is not None:
+                query = query.where(JournalEntry.created_at >= datetime.combine(
+                    since, time(), tzinfo=UTC))
+            if until is not None:
+                query = query.where(JournalEntry.created_at < datetime.combine(
+                    until + timedelta(days=1), time(), tzinfo=UTC))
             if limit:
                 query = query.limit(limit)
             return s.scalars(query).all()
@@ -427,11 +475,23 @@ class Store:
 
     # -- the audit log -------------------------------------------------------------------------
 
-    def audit_entries(self, limit: int = 100) -> Sequence[AuditEntry]:
+    def audit_entries(self, limit: int = 100,
+                      actions: Sequence[str] | None = None) -> Sequence[AuditEntry]:
         with self.transaction() as s:
-            return s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)).all()
+            query = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
+            if actions:
+                query = query.where(AuditEntry.action.in_(actions))
+            return s.scalars(query).all()
 
     # -- run locks -------------------------------------------------------------------------------
+
+    def lock_holder(self, name: str) -> RunLock | None:
+        """Who holds the named lock now (None: nobody, or a holder whose lock expired)."""
+        with self.transaction() as s:
+            current = s.get(RunLock, name)
+        if current is None or as_aware(current.expires_at) < utcnow():
+            return None
+        return current
 
     @contextmanager
     def lock(self, name: str, *, ttl: timedelta = timedelta(minutes=30)) -> Iterator[None]:
@@ -550,3 +610,78 @@ class Store:
                 if rows:
                     target.execute(insert(table), rows)
         return other
+
+    # -- the web console's users -------------------------------------------------------------
+
+    def user(self, name: str) -> User | None:
+        with self.transaction() as s:
+            return s.scalar(select(User).where(User.name == name))
+
+    def users(self) -> Sequence[User]:
+        with self.transaction() as s:
+            return s.scalars(select(User).order_by(User.name)).all()
+
+    def add_user(self, user: User) -> None:
+        """Insert a user (audited, without the hash); a second user of one name is refused."""
+        user.created_at = user.updated_at = utcnow()
+        try:
+            with self.transaction() as s:
+                s.add(user)
+                self.audit(s, "user.add", f"user:{user.name}", role=user.role)
+        except IntegrityError:
+            from idsync_core.errors import RefusedError
+
+            raise RefusedError(f"a user named {user.name!r} exists already",
+                               hint="choose another name, or `idsync user passwd` to change "
+                                    "its password") from None
+
+    def update_user(self, name: str, *, role: str | None = None,
+                    password_hash: str | None = None) -> bool:
+        """Change a user's role or password hash (audited, without the hash)."""
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if role is not None:
+            values["role"] = role
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        with self.transaction() as s:
+            done = s.execute(update(User).where(User.name == name).values(**values))
+            count = int(done.rowcount)  # type: ignore[attr-defined]
+            if count and (role is not None or password_hash is not None):
+                self.audit(s, "user.role" if role is not None else "user.password",
+                           f"user:{name}", **({"role": role} if role is not None else {}))
+            return bool(count)
+
+    def remove_user(self, name: str) -> bool:
+        with self.transaction() as s:
+            removed = s.execute(delete(User).where(User.name == name))
+            count = int(removed.rowcount)  # type: ignore[attr-defined]
+            if count:
+                self.audit(s, "user.remove", f"user:{name}")
+            return bool(count)
+
+    # -- the review queue: dismissed changes -------------------------------------------------
+
+    def dismiss(self, dismissal: ReviewDismissal) -> bool:
+        """Record a dismissal (audited); False when that change was dismissed already."""
+        dismissal.dismissed_by = self.current_actor()
+        dismissal.dismissed_at = utcnow()
+        try:
+            with self.transaction() as s:
+                s.add(dismissal)
+                s.flush()
+                self.audit(s, "review.dismiss", f"journal:{dismissal.key}",
+                           resource=dismissal.resource_id, delta=dismissal.delta,
+                           from_quantity=dismissal.from_quantity,
+                           effective_date=dismissal.effective_date)
+        except IntegrityError:
+            return False
+        return True
+
+    def dismissed_keys(self) -> set[str]:
+        with self.transaction() as s:
+            return set(s.scalars(select(ReviewDismissal.key)).all())
+
+    def dismissals(self, limit: int = 100) -> Sequence[ReviewDismissal]:
+        with self.transaction() as s:
+            return s.scalars(select(ReviewDismissal).order_by(ReviewDismissal.id.desc())
+                             .limit(limit)).all()
