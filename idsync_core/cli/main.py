@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from idsync_core.cli import browse, demo, logs, records, review, signals, sync, system
+from idsync_core.cli import browse, demo, logs, records, review, signals, sync, system, web
 from idsync_core.cli.context import CliState, IdsyncTyper, current_state
 from idsync_core.cli.link import link_app, unlink_app
 from idsync_core.cli.onboarding import ignore_app, map_app, suggest_command
@@ -70,4 +70,5 @@ app.command("review")(review.review_command)
 app.command()(review.approve)
 app.command()(review.dismiss)
 app.add_typer(user_app, name="user")
+app.command()(web.web)
 app.add_typer(simulator_app, name="simulator")
