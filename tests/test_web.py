@@ -10,21 +10,17 @@ from __future__ import annotations
 import html
 import logging
 import re
-import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from starlette.testclient import TestClient
 
 from idsync_core.settings import WebSettings
 from idsync_core.web import throttle
 from idsync_fakes.console import PASSWORDS, Harness, console_for, log_in, token_in
 from idsync_fakes.simulated import TODAY, SimulatedTenant, simulated_tenant
-
-with warnings.catch_warnings():  # Starlette suggests httpx2; httpx is what IDSync uses
-    warnings.simplefilter("ignore")
-    from starlette.testclient import TestClient
 
 pytestmark = pytest.mark.e2e
 
