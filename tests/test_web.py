@@ -168,13 +168,20 @@ def test_each_role_is_held_to_its_limits(harness: Harness, role: str) -> None:
             assert answer.status_code != 403, (role, path)
 
 
+def one_change_waiting(harness: Harness, tenant: SimulatedTenant, role: str,
+                       seats: int) -> tuple[TestClient, str, str]:
+    """Everything linked, Contoso's Exchange Online moved to ``seats`` at the provider, and a
+    client logged in as ``role``: (client, CSRF token, the review page)."""
+    tenant.link_everything()
+    tenant.set_provider_quantity(EXCHANGE_SUB, "CFQ7TTC0LH16", seats)
+    client = client_of(harness)
+    token = log_in(client, role)
+    return client, token, client.get("/review").text
+
+
 def test_a_viewer_sees_the_queue_but_no_approve_button_and_cannot_approve(
         harness: Harness, tenant: SimulatedTenant) -> None:
-    tenant.link_everything()
-    tenant.set_provider_quantity(EXCHANGE_SUB, "CFQ7TTC0LH16", 10)
-    client = client_of(harness)
-    token = log_in(client, "viewer")
-    page = client.get("/review").text
+    client, token, page = one_change_waiting(harness, tenant, "viewer", 10)
     [item] = re.findall(r'data-key="([0-9a-f]+)"', page)
     assert "Approve" not in page
     link_id = harness.store.active_resource_links()[0].id
@@ -420,6 +427,18 @@ def test_a_custom_cost_below_the_psa_cost_needs_the_dialog_before_anything_is_st
     assert setting is not None and str(setting.cost) == "3.00"
 
 
+def test_setting_a_relation_while_a_sync_runs_links_and_says_the_line_waits(
+        harness: Harness, client: TestClient) -> None:
+    token = log_in(client, "operator")
+    found = chosen(client)
+    with harness.runtime().store.lock("sync"):
+        answer = client.post("/link", data=link_form(token, **found, action="link"))
+    assert answer.status_code == 409
+    assert "Linked, but not reconciled yet: a sync is running" in visible_text(answer.text)
+    assert len(harness.store.active_resource_links()) == 1
+    assert harness.store.journal_entries() == []
+
+
 def test_form_errors_are_shown_next_to_their_fields(harness: Harness,
                                                     client: TestClient) -> None:
     token = log_in(client, "operator")
@@ -472,11 +491,7 @@ def test_unknown_ids_and_refusals_show_the_engines_message(harness: Harness,
 
 def test_review_approves_one_change_once_and_says_when_a_sync_is_running(
         harness: Harness, tenant: SimulatedTenant) -> None:
-    tenant.link_everything()
-    tenant.set_provider_quantity(EXCHANGE_SUB, "CFQ7TTC0LH16", 11)
-    client = client_of(harness)
-    token = log_in(client, "operator")
-    page = client.get("/review").text
+    client, token, page = one_change_waiting(harness, tenant, "operator", 11)
     rows = dict(re.findall(r'name="one" value="(\d+:([0-9a-f]+))"', page))
     assert rows
     item = next(iter(rows))
@@ -496,11 +511,8 @@ def test_review_approves_one_change_once_and_says_when_a_sync_is_running(
 
 
 def test_a_dismissed_change_leaves_the_queue(harness: Harness, tenant: SimulatedTenant) -> None:
-    tenant.link_everything()
-    tenant.set_provider_quantity(EXCHANGE_SUB, "CFQ7TTC0LH16", 11)
-    client = client_of(harness)
-    token = log_in(client, "operator")
-    item = re.findall(r'name="item" value="(\d+:[0-9a-f]+)"', client.get("/review").text)[0]
+    client, token, page = one_change_waiting(harness, tenant, "operator", 11)
+    item = re.findall(r'name="item" value="(\d+:[0-9a-f]+)"', page)[0]
     page = client.post("/review/dismiss", data={"csrf_token": token, "item": item}).text
     assert "dismissed" in page and item not in page and "1 hidden now" in page
     assert [e.actor for e in harness.store.audit_entries()

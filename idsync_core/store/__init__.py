@@ -629,6 +629,8 @@ class Store:
                 s.add(user)
                 self.audit(s, "user.add", f"user:{user.name}", role=user.role)
         except IntegrityError:
+            if self.user(user.name) is None:
+                raise  # not the name: another constraint (the role) refused it
             from idsync_core.errors import RefusedError
 
             raise RefusedError(f"a user named {user.name!r} exists already",

@@ -28,7 +28,7 @@ from idsync_core.engine.pricing import PriceChoice, PriceInputError, PriceSource
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.sync import LinkOutcome
 from idsync_core.engine.users import Permission
-from idsync_core.errors import ConfirmationRequired, IdsyncError
+from idsync_core.errors import ConfirmationRequired, IdsyncError, LockBusyError
 from idsync_core.web.console import Page, page
 
 if TYPE_CHECKING:
@@ -214,6 +214,10 @@ def set_relation(p: Page) -> Response:
         outcome = linking.link_chain(p.runtime, wanted, confirmed=action == "confirm")
     except ConfirmationRequired as exc:
         return show(p, s, confirm=exc.message)
+    except LockBusyError:  # only the reconciliation takes the lock: the links are stored
+        return show(p, steps(p), status=409, refused=LockBusyError(
+            "Linked, but not reconciled yet: a sync is running; the next sync brings the line "
+            "equal", hint="see /review for what it will post"))
     except IdsyncError as exc:
         return show(p, s, status=409 if exc.exit_code in (4, 5, 8) else 502, refused=exc)
     return show(p, steps(p), outcome=outcome, linked=_linked_text(wanted, s, outcome))
