@@ -76,6 +76,16 @@ class DecreasePolicy(enum.StrEnum):
     TODAY = "today"
 
 
+class AutoPost(enum.StrEnum):
+    """What an unattended ``sync --yes`` posts on its own; the rest waits for a person in the
+    review queue (``idsync approve``, the web console's ``/review``)."""
+
+    ALL = "all"
+    INCREASES = "increases"
+    """Seats added post at once; a decrease (a credit to the customer) waits for approval."""
+    NONE = "none"
+
+
 def _duration(value: object) -> object:
     """``"15m"`` (or a number of seconds) for a duration setting."""
     if isinstance(value, str):
@@ -109,6 +119,31 @@ class SyncSettings(BaseModel):
         "connection) is waited for before it counts as not applied and is posted again under "
         "the same key: a write can land long after the client gave up. At least twice the "
         "longest request timeout of the connections (checked when a run starts)",
+    )
+    auto_post: AutoPost = Field(
+        default=AutoPost.ALL,
+        description="what `sync --yes` posts on its own: all | increases | none; the rest "
+        "waits in the review queue for `idsync approve` or the web console",
+    )
+
+
+class WebSettings(BaseModel):
+    """``idsync web``: the console's sessions and how it is reached."""
+
+    model_config = ConfigDict(extra="forbid")
+    behind_proxy: bool = Field(
+        default=False,
+        description="a reverse proxy terminates TLS in front of the console: trust its "
+        "X-Forwarded-For / X-Forwarded-Proto headers (from trusted_proxies only) and mark the "
+        "session cookie Secure",
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1"],
+        description="addresses whose forwarded headers are believed (behind_proxy only)",
+    )
+    session_idle: Duration = Field(
+        default=timedelta(minutes=30),
+        description="a session unused for this long is over (log in again)",
     )
 
 
@@ -166,6 +201,7 @@ class IdsyncSettings(BaseSettings):
     sync: SyncSettings = Field(default_factory=SyncSettings)
     onboarding: OnboardingSettings = Field(default_factory=OnboardingSettings)
     notify: NotifySettings = Field(default_factory=NotifySettings)
+    web: WebSettings = Field(default_factory=WebSettings)
 
     @classmethod
     def settings_customise_sources(

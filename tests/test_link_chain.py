@@ -78,3 +78,25 @@ def test_links_made_already_are_used_not_made_twice(rt: Runtime, world: World) -
     with pytest.raises(RefusedError, match="already linked to PSA company 250"):
         linking.link_chain(rt, chain(psa_company_id="251",
                                      resource_id="S-1:CFQ7TTC0LCHC", catalog_item_id="813"))
+
+
+def test_a_preview_stores_nothing_and_names_what_set_relation_would_ask(rt: Runtime,
+                                                                        world: World) -> None:
+    below = PriceChoice(PriceSourceKind.CUSTOM, Decimal("5"), Decimal("1"))
+    outcome, to_confirm = linking.preview_chain(rt, chain(price=below))
+    assert outcome.dry_run and outcome.status == "planned"
+    assert [(c.adjustment.delta, c.adjustment.unit_cost) for c in outcome.plan.changes] == [
+        (Decimal(8), Decimal(1))]
+    assert len(to_confirm) == 1 and "below the PSA cost" in to_confirm[0]
+    assert stored(rt) == (0, 0, 0, 0) and world.psa()["postings"] == []
+
+
+def test_the_likely_product_is_the_skus_mapping_else_the_same_sku(rt: Runtime) -> None:
+    from idsync_core.engine.onboarding.mappings import map_product
+
+    resource = next(r for r in rt.provider("ingram").list_resources("S-1")
+                    if r.id == "S-1:CFQ7TTC0LH16")
+    assert [i.id for i in linking.likely_products(rt, "ingram", resource)][:1] == ["812"]
+    assert "814" not in [i.id for i in linking.likely_products(rt, "ingram", resource)]
+    map_product(rt, "ingram", "CFQ7TTC0LH16", "813", term=None, price=None, confirmed=True)
+    assert [i.id for i in linking.likely_products(rt, "ingram", resource)][:1] == ["813"]

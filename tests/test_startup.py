@@ -21,9 +21,9 @@ from typing import Any
 
 import pytest
 
-HEAVY = ("sqlalchemy", "alembic", "starlette", "uvicorn", "apprise", "jinja2",
-         "idsync_core.store", "idsync_core.simulation", "idsync_connectwise.simulator",
-         "idsync_autotask.simulator", "idsync_odin.simulator")
+HEAVY = ("sqlalchemy", "alembic", "starlette", "uvicorn", "apprise", "jinja2", "argon2",
+         "itsdangerous", "idsync_core.store", "idsync_core.simulation", "idsync_core.web",
+         "idsync_connectwise.simulator", "idsync_autotask.simulator", "idsync_odin.simulator")
 """Never loaded by a command that only looks."""
 
 MODELS = ("pydantic_settings", "idsync_core.models", "idsync_core.settings", "idsync_core.plugins")

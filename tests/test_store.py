@@ -381,3 +381,53 @@ def test_journal_counts_by_status(store: Store) -> None:
             counts[JournalStatus.POSTED]) == (2, 1, 0)
     origins = {e.origin for e in store.audit_entries() if e.action.startswith("adjustment.")}
     assert origins == {"sync"}  # a posting is audited with its run's origin
+
+
+def test_users_and_dismissals_are_kept_and_audited_under_the_acting_person(
+        store: Store) -> None:
+    from idsync_core.store import ReviewDismissal, User, acting_as
+
+    store.add_user(User(name="ann", role="operator", password_hash="$argon2id$x"))
+    with pytest.raises(RefusedError, match="exists already"):
+        store.add_user(User(name="ann", role="viewer", password_hash="$argon2id$y"))
+    with pytest.raises(IntegrityError):  # the database itself refuses an unknown role
+        store.add_user(User(name="bob", role="owner", password_hash="h"))
+    assert store.update_user("ann", role="admin") and not store.update_user("zed", role="admin")
+    link = resource(store, subscription(store, company(store)))
+    with acting_as("web:ann"):
+        first = store.dismiss(ReviewDismissal(key="k1", resource_link_id=link.id,
+                                              resource_id="R-1", from_quantity=Decimal(3),
+                                              delta=Decimal(-2), effective_date=date(2026, 12, 1)))
+        again = store.dismiss(ReviewDismissal(key="k1", resource_link_id=link.id,
+                                              resource_id="R-1", from_quantity=Decimal(3),
+                                              delta=Decimal(-2), effective_date=date(2026, 12, 1)))
+    assert (first, again) == (True, False) and store.dismissed_keys() == {"k1"}
+    [dismissal] = store.dismissals()
+    assert dismissal.dismissed_by == "web:ann" and dismissal.delta == Decimal(-2)
+    assert store.remove_user("ann") and store.users() == []
+    origins = {e.action: e.origin for e in store.audit_entries()}
+    assert origins["review.dismiss"] == "web:ann" and origins["user.add"] == "cli"
+    assert "$argon2id$" not in " ".join(e.details for e in store.audit_entries())
+
+
+def test_the_lock_holder_and_the_log_filters(store: Store) -> None:
+    assert store.lock_holder("sync") is None
+    with store.lock("sync"):
+        holder = store.lock_holder("sync")
+        assert holder is not None and holder.holder.startswith(store.actor)
+    assert store.lock_holder("sync") is None
+    link = resource(store, subscription(store, company(store)))
+    for key, company_id in (("a", "250"), ("b", "251")):
+        store.journal_begin(JournalEntry(
+            key=key, resource_link_id=link.id, origin="sync", provider="ingram",
+            account_id=f"A-{company_id}", resource_id="R-1", psa_company_id=company_id,
+            agreement_id="871", catalog_item_id="812", from_quantity=Decimal(0),
+            delta=Decimal(1), target_quantity=Decimal(1), effective_date=date(2026, 11, 25),
+            request="{}"))
+    store.journal_finish("a", JournalStatus.POSTED)
+    assert [e.key for e in store.journal_entries(company="250")] == ["a"]
+    assert [e.key for e in store.journal_entries(company="A-251")] == ["b"]
+    assert [e.key for e in store.journal_entries([JournalStatus.PENDING])] == ["b"]
+    today = date.today()
+    assert len(store.journal_entries(since=today, until=today)) == 2
+    assert store.journal_entries(until=date(2000, 1, 1)) == []

@@ -16,7 +16,6 @@ confirm and see the one-time reconciliation.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -90,13 +89,6 @@ def ask_decimal(text: str) -> Decimal:
         if number is not None and number.is_finite():
             return number
         say(f"  {answer!r} is not a number; for example 4.80")
-
-
-def similarity(resource: Resource, item: CatalogItem) -> float:
-    """How likely the catalog item bills this resource: an equal SKU wins, then the name."""
-    if resource.sku and resource.sku.lower() == item.identifier.lower():
-        return 2.0
-    return difflib.SequenceMatcher(None, resource.name.lower(), item.name.lower()).ratio()
 
 
 @dataclass
@@ -188,8 +180,7 @@ class Flow:
                 return agreement
 
     def resource(self, subscription: Subscription) -> Resource | None:
-        resources = [r for r in self.connection.list_resources(subscription.id)
-                     if r.seat_based and self.rt.store.resource_link(self.name, r.id) is None]
+        resources = linking.linkable_resources(self.rt, self.name, subscription.id)
         if not resources:
             say(f"  {subscription.name} has no seat-based resource left to link; choose "
                 "another subscription")
@@ -197,12 +188,11 @@ class Flow:
         return choose(f"Resources of {subscription.name} not linked yet", resources,
                       lambda r: f"{r.name}  [{r.id}] sku {r.sku}, quantity {r.quantity}")
 
-    def item(self, resource: Resource) -> CatalogItem:
-        catalog = [item for item in self.rt.psa.list_catalog() if item.active]
+    def item(self, resource: Resource, term: str | None) -> CatalogItem:
+        catalog = linking.likely_products(self.rt, self.name, resource, term)
         if not catalog:
             raise RefusedError("the PSA catalog has no active product to bill as",
                                hint="add the product to the PSA catalog first")
-        catalog.sort(key=lambda item: similarity(resource, item), reverse=True)
         return choose(f"PSA products for {resource.name}", catalog[:15],
                       lambda i: f"{i.name}  [{i.id}] {i.identifier}, price "
                       f"{money_text(i.price)}, cost {money_text(i.cost)}", suggested=0)
@@ -245,7 +235,8 @@ class Flow:
                 return Choices(account, company, company_name, subscription, agreement,
                                sub_link.agreement_name if sub_link else
                                cast("Agreement", agreement).name,
-                               resource, self.item(resource), self.price())
+                               resource, self.item(resource, subscription.commitment_term),
+                               self.price())
 
 
 def summary(choices: Choices, provider: str) -> list[str]:

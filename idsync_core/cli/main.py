@@ -6,7 +6,19 @@ from pathlib import Path
 
 import typer
 
-from idsync_core.cli import audit, browse, demo, logs, records, signals, status, sync, system
+from idsync_core.cli import (
+    audit,
+    browse,
+    demo,
+    logs,
+    records,
+    review,
+    signals,
+    status,
+    sync,
+    system,
+    web,
+)
 from idsync_core.cli.context import CliState, IdsyncTyper, current_state
 from idsync_core.cli.link import link_app, unlink_app
 from idsync_core.cli.notify import notify_app
@@ -14,6 +26,7 @@ from idsync_core.cli.onboarding import ignore_app, map_app, suggest_command
 from idsync_core.cli.price_source import price_app
 from idsync_core.cli.reports import report_app
 from idsync_core.cli.simulator import simulator_app
+from idsync_core.cli.users import user_app
 
 app = IdsyncTyper(
     help="IDSync keeps your PSA's billed quantities equal to what your cloud distributor "
@@ -71,4 +84,9 @@ app.command()(status.status)
 app.add_typer(notify_app, name="notify")
 app.command()(audit.audit)
 app.add_typer(report_app, name="report")
+app.command("review")(review.review_command)
+app.command()(review.approve)
+app.command()(review.dismiss)
+app.add_typer(user_app, name="user")
+app.command()(web.web)
 app.add_typer(simulator_app, name="simulator")

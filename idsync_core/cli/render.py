@@ -89,6 +89,8 @@ def _posting_of(result: LinkOutcome, key: str) -> tuple[str, str | None]:
     for posting in result.postings:
         if posting.change.adjustment.idempotency_key == key:
             return posting.status, posting.error
+    if any(c.adjustment.idempotency_key == key for c in result.held):
+        return "held for review", None
     return "not posted", None
 
 

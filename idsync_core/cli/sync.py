@@ -37,14 +37,13 @@ from idsync_core.durations import parse_duration
 from idsync_core.engine.posting import waiting_note
 from idsync_core.engine.pricing import money_text
 from idsync_core.engine.report import PlanReport, build_report
-from idsync_core.engine.runs import finish_run, report_of_error, report_of_run
+from idsync_core.engine.review import unattended_gate
+from idsync_core.engine.runs import recorded
 from idsync_core.engine.runtime import Runtime
-from idsync_core.engine.sync import LinkOutcome, SyncSummary, sync_all
+from idsync_core.engine.sync import Gate, LinkOutcome, SyncSummary, sync_all
 from idsync_core.errors import (
     ApiError,
     ConfigurationError,
-    IdsyncError,
-    LockBusyError,
     PartialFailure,
     RefusedError,
 )
@@ -183,7 +182,8 @@ def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
     counts = summary.counts()
     record = {"posted": counts["posted"], "unchanged": counts["unchanged"],
               "failed": counts["failed"], "waiting": counts["waiting"],
-              "skipped": counts["skipped"], "planned": counts["planned"],
+              "skipped": counts["skipped"], "held": counts["held"],
+              "planned": counts["planned"],
               "settled_from_earlier_runs": summary.settled, "stopped": summary.stopped,
               "aborted": summary.aborted.message if summary.aborted else None,
               "links": [outcome_record(o) for o in summary.outcomes]}
@@ -202,7 +202,17 @@ def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
         table(rows, ["resource", "provider", "psa", "changes", "status", "note"],
               as_json=False, title=title, empty="every linked line already equals the provider")
         event(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
-                                                     "waiting", "skipped")))
+                                                     "waiting", "skipped")
+                        + (("held",) if record["held"] else ())))
+        held = [{"key": c.adjustment.idempotency_key,
+                 "resource": f"{o.plan.link.resource_id} ({o.plan.link.resource_name})",
+                 "change": f"{signed(c.adjustment.delta)} from {c.adjustment.effective_date}"}
+                for o in summary.outcomes for c in o.held]
+        if held:
+            table(held, ["key", "resource", "change"], as_json=False,
+                  title="Held for review ([sync] auto_post, or dismissed)")
+            logs.notice(f"{len(held)} change(s) wait for a person: `idsync approve KEY…` posts "
+                        "them, `idsync dismiss KEY…` hides them")
     for outcome in summary.outcomes:
         if outcome.plan.read_failed:
             logs.error(f"{outcome.plan.link.resource_id}: {outcome.plan.problem}",
@@ -257,24 +267,16 @@ def partial_failure(summary: SyncSummary) -> PartialFailure | None:
 
 def one_run(rt: Runtime, *, dry_run: bool, as_json: bool, stop: threading.Event,
             links: list[ResourceLink] | None = None, only_keys: set[str] | None = None,
-            origin: str = "sync", title: str = "Sync") -> None:
-    """One run; unless a dry run, it is recorded and notified (``engine.runs``) — also when
-    it cannot run at all, except when another run holds the lock (that one reports)."""
-    started = datetime.now(UTC)
-    try:
+            gate: Gate | None = None, origin: str = "sync", title: str = "Sync") -> None:
+    """One run; unless a dry run, it is recorded and notified (:func:`engine.runs.recorded`)."""
+    def run() -> SyncSummary:
         total = len(links) if links is not None else len(rt.store.active_resource_links())
-        summary = run_with_progress(
+        return run_with_progress(
             lambda progress: sync_all(rt, dry_run=dry_run, links=links, only_keys=only_keys,
-                                      origin=origin, stop=stop, progress=progress),
+                                      gate=gate, origin=origin, stop=stop, progress=progress),
             total, show=not as_json and sys.stderr.isatty())
-    except LockBusyError:
-        raise
-    except IdsyncError as exc:
-        if not dry_run:
-            finish_run(rt, report_of_error(origin, started, exc))
-        raise
-    if not dry_run:
-        finish_run(rt, report_of_run(origin, started, summary))
+
+    summary = run() if dry_run else recorded(rt, origin, run)
     summarize(summary, as_json=as_json, title=title + (" (dry run)" if dry_run else ""))
 
 
@@ -301,8 +303,11 @@ def sync(
                 if not typer.confirm(f"Post {len(only_keys)} change(s)?", default=False,
                                      err=True):
                     raise RefusedError("not confirmed; nothing was posted")
+            # Unattended (not confirmed here by a person): [sync] auto_post decides.
+            gate = unattended_gate(rt) if only_keys is None and not dry_run else None
             try:
-                one_run(rt, dry_run=dry_run, as_json=as_json, stop=stop, only_keys=only_keys)
+                one_run(rt, dry_run=dry_run, as_json=as_json, stop=stop, only_keys=only_keys,
+                        gate=gate)
             except (PartialFailure, ApiError) as exc:
                 if interval is None:
                     raise

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
 from importlib.metadata import version as package_version
-from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -12,9 +10,6 @@ from idsync_core.cli import logs
 from idsync_core.cli.context import runtime
 from idsync_core.cli.output import CSV, say, table
 from idsync_core.errors import ExitCode, IdsyncError
-
-if TYPE_CHECKING:
-    from idsync_core.plugins import Connection
 
 JSON = typer.Option(False, "--json", help="Print a JSON array instead of a table.")
 
@@ -36,26 +31,14 @@ def check(as_json: bool = JSON, as_csv: bool = CSV) -> None:
     if not rt.settings.psa and not rt.provider_names:
         logs.error("nothing is configured; see the README's Configuration section")
         raise typer.Exit(int(ExitCode.CONFIGURATION))
-    targets: list[tuple[str, Mapping[str, Any], Callable[[], Connection]]] = [
-        ("psa", rt.settings.psa or {}, lambda: rt.psa)]
-    targets += [(f"providers.{name}", rt.settings.providers[name],
-                 lambda n=name: rt.provider(n))  # type: ignore[misc]
-                for name in rt.provider_names]
-    rows: list[dict[str, object]] = []
-    worst = ExitCode.OK
-    for section, raw, connect in targets:
-        connector = str(raw.get("plugin") or "no connector")
-        row: dict[str, object] = {"id": section, "name": f"{connector} ({section})",
-                                  "connector": connector, "connection": section}
-        try:
-            row.update(ok=True, detail=connect().check(), exit_code=0)
-        except IdsyncError as exc:
-            row.update(ok=False, detail=exc.message, exit_code=int(exc.exit_code))
-            worst = max(worst, exc.exit_code)
-        rows.append(row)
+    checks = rt.check_connections()
+    rows = [{"id": c.section, "name": f"{c.connector} ({c.section})", "connector": c.connector,
+             "connection": c.section, "ok": c.ok, "detail": c.detail,
+             "exit_code": c.exit_code} for c in checks]
     table(rows, ["name", "ok", "detail"], as_json=as_json, as_csv=as_csv, title="Connections")
+    worst = max((c.exit_code for c in checks), default=0)
     if worst:
-        raise typer.Exit(int(worst))
+        raise typer.Exit(worst)
 
 
 def print_version(wanted: bool) -> None:

@@ -18,6 +18,7 @@ item matches neither its SKU nor its name, or that would post below cost under i
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Literal
@@ -476,9 +477,18 @@ class LinkChain:
     price: PriceChoice | None = None
 
 
-def link_chain(runtime: Runtime, chain: LinkChain, *, confirmed: bool = False) -> LinkOutcome:
-    """Check the whole chain with the rules of each step, store its links and price source
-    together, then reconcile the resource's line once (as :func:`link_resource` does)."""
+@dataclass
+class CheckedChain:
+    """A chain whose every rule held: the links it still needs (None: stored already)."""
+
+    new_company: CompanyLink | None
+    new_subscription: SubscriptionLink | None
+    resource: NewResourceLink
+    reader: Reader
+
+
+def check_chain(runtime: Runtime, chain: LinkChain) -> CheckedChain:
+    """Check the whole chain with the rules of each step; nothing is stored."""
     provider = provider_name(runtime, chain.provider)
     store = runtime.store
     reader = Reader(runtime)
@@ -513,6 +523,53 @@ def link_chain(runtime: Runtime, chain: LinkChain, *, confirmed: bool = False) -
             company_link=company_link)
     new = new_resource_link(runtime, reader, provider, chain.resource_id, chain.catalog_item_id,
                             chain.price, sub_link=sub_link, company_link=company_link)
-    new.confirm(confirmed)
-    _store(runtime, new_company, new_subscription, new, chain.price)
-    return reconcile(runtime, reader, new.link, origin="link", link_created=True)
+    return CheckedChain(new_company, new_subscription, new, reader)
+
+
+def link_chain(runtime: Runtime, chain: LinkChain, *, confirmed: bool = False) -> LinkOutcome:
+    """Check the whole chain with the rules of each step, store its links and price source
+    together, then reconcile the resource's line once (as :func:`link_resource` does)."""
+    checked = check_chain(runtime, chain)
+    checked.resource.confirm(confirmed)
+    _store(runtime, checked.new_company, checked.new_subscription, checked.resource,
+           chain.price)
+    return reconcile(runtime, checked.reader, checked.resource.link, origin="link",
+                     link_created=True)
+
+
+def preview_chain(runtime: Runtime, chain: LinkChain) -> tuple[LinkOutcome, list[str]]:
+    """What :func:`link_chain` would post (a dry run: nothing stored or posted), and what it
+    would ask to confirm first (a cost below the PSA cost, a product that matches neither SKU
+    nor name)."""
+    checked = check_chain(runtime, chain)
+    new = checked.resource
+    plan = plan_link(runtime, checked.reader, new.link, new.sub_link, new.company_link,
+                     price_setting=chain.price)
+    return LinkOutcome(plan, dry_run=True), new.to_confirm
+
+
+def similarity(resource: Resource, item: CatalogItem) -> float:
+    """How likely the catalog item bills this resource: an equal SKU wins, then the name."""
+    if resource.sku and resource.sku.lower() == item.identifier.lower():
+        return 2.0
+    return difflib.SequenceMatcher(None, resource.name.lower(), item.name.lower()).ratio()
+
+
+def linkable_resources(runtime: Runtime, provider: str, subscription_id: str) -> list[Resource]:
+    """The subscription's resources that can still be linked: seat-based, not linked yet."""
+    return [r for r in runtime.provider(provider).list_resources(subscription_id)
+            if r.seat_based and runtime.store.resource_link(provider, r.id) is None]
+
+
+def likely_products(runtime: Runtime, provider: str, resource: Resource,
+                    term: str | None = None) -> list[CatalogItem]:
+    """The active catalog items, the one the resource most likely bills as first: its SKU's
+    product mapping (for the subscription's ``term`` first), else by :func:`similarity`."""
+    from idsync_core.engine.onboarding.mappings import MappingTable
+
+    catalog = [item for item in runtime.psa.list_catalog() if item.active]
+    mapping = MappingTable.of(runtime.store.product_mappings(provider)).find(
+        resource.sku, term) if resource.sku else None
+    mapped = mapping.catalog_item_id if mapping is not None else None
+    catalog.sort(key=lambda item: (item.id == mapped, similarity(resource, item)), reverse=True)
+    return catalog

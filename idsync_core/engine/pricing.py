@@ -20,7 +20,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Protocol
 
 from idsync_core.errors import RefusedError
@@ -76,6 +76,57 @@ class PriceChoice:
         for name, value in (("price", self.price), ("cost", self.cost)):
             if value is not None and value < 0:
                 raise RefusedError(f"--{name} cannot be negative")
+
+
+class PriceInputError(ValueError):
+    """What a person typed for a price source cannot be used; ``field`` names the input
+    (``price``, ``cost``, ``markup``, ``price_source``) so a shell can show it there."""
+
+    def __init__(self, field: str, message: str, *, kind: str = "",
+                 missing: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+        self.kind = kind
+        self.missing = missing
+        """The inputs the chosen kind needs and did not get (the first is ``field``)."""
+
+
+def parse_choice(kind: str | None, price: str | None, cost: str | None,
+                 markup: str | None) -> PriceChoice | None:
+    """A price source from typed text (the CLI's options, the console's fields); None when
+    nothing was given. Without a kind, a price or cost means ``custom`` and a markup
+    ``markup``; what the kind needs must be there, and numbers must be finite numbers."""
+    given = {name: value for name, value in (("price", price), ("cost", cost),
+                                              ("markup", markup)) if value not in (None, "")}
+    if not kind:
+        if "price" in given or "cost" in given:
+            kind = PriceSourceKind.CUSTOM
+        elif "markup" in given:
+            kind = PriceSourceKind.MARKUP
+        else:
+            return None
+    try:
+        source = PriceSourceKind(kind)
+    except ValueError:
+        raise PriceInputError("price_source", f"{kind!r} is not a price source: "
+                              + ", ".join(k.value for k in PriceSourceKind)) from None
+    needed = {PriceSourceKind.CUSTOM: ("price", "cost"),
+              PriceSourceKind.MARKUP: ("markup",)}.get(source, ())
+    numbers: dict[str, Decimal] = {}
+    for name, text in given.items():
+        try:
+            number = Decimal(str(text).strip())
+        except InvalidOperation:
+            raise PriceInputError(name, f"{text!r} is not a number") from None
+        if not number.is_finite():
+            raise PriceInputError(name, f"{text!r} is not a finite number")
+        numbers[name] = number
+    missing = tuple(name for name in needed if name not in given)
+    if missing:
+        raise PriceInputError(missing[0], f"the {source.value} price source needs "
+                              + " and ".join(missing), kind=source.value, missing=missing)
+    return PriceChoice(source, numbers.get("price"), numbers.get("cost"), numbers.get("markup"))
 
 
 def money_text(value: Decimal | None) -> str:

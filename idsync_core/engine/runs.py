@@ -12,7 +12,7 @@ store or a notification target that fails is logged, and the run's own result st
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -177,6 +177,23 @@ def finish_run(runtime: Runtime, report: RunReport) -> None:
     except (IdsyncError, SQLAlchemyError) as exc:
         log.warning("the run could not be recorded in the store: %s", exc)
     notify.notify_run(runtime, report)
+
+
+def recorded(runtime: Runtime, command: str, run: Callable[[], SyncSummary]) -> SyncSummary:
+    """Run ``run`` (a sync, an apply, a retry, an approval) and record and notify its end —
+    also when it cannot run at all, but not when another run holds the lock (that one will)."""
+    from idsync_core.errors import LockBusyError
+
+    started = datetime.now(UTC)
+    try:
+        summary = run()
+    except LockBusyError:
+        raise
+    except IdsyncError as exc:
+        finish_run(runtime, report_of_error(command, started, exc))
+        raise
+    finish_run(runtime, report_of_run(command, started, summary))
+    return summary
 
 
 def audit_origin() -> str:

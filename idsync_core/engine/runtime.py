@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import os
 import threading
+from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from idsync_core.durations import format_duration
-from idsync_core.errors import ConfigurationError, NotFoundError
+from idsync_core.errors import ConfigurationError, ExitCode, IdsyncError, NotFoundError
 
 if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
     from idsync_core.plugins import PluginInfo, ProviderConnection, PsaConnection
@@ -34,13 +35,34 @@ def today_from_env() -> date:
         raise ConfigurationError(f"IDSYNC_TODAY={pinned!r} is not a date (YYYY-MM-DD)") from None
 
 
+@dataclass(frozen=True)
+class ConnectionCheck:
+    """Whether one configured connection can be reached and its credentials are accepted."""
+
+    section: str
+    """Its settings table: ``psa`` or ``providers.NAME``."""
+    connector: str
+    ok: bool
+    detail: str
+    exit_code: int
+
+
 class Runtime:
     def __init__(self, settings: IdsyncSettings, *, config_path: Path | None = None,
-                 store_url: str | None = None, today: date | None = None) -> None:
+                 store_url: str | None = None, today: date | None = None,
+                 store: Store | None = None,
+                 plugins: dict[str, PluginInfo] | None = None) -> None:
+        """``store`` / ``plugins``: already open or discovered ones to share (the web console
+        makes one runtime per request over one store); they stay open when this one closes."""
         self.settings = settings
         self.config_path = config_path
         self._store_url = store_url
         self.today = today or today_from_env()
+        self._owns_store = store is None
+        if store is not None:
+            self.__dict__["store"] = store
+        if plugins is not None:
+            self.__dict__["plugins"] = plugins
         self._providers: dict[str, ProviderConnection] = {}
         self._providers_lock = threading.Lock()  # sync threads must share one connection
         self._psa: PsaConnection | None = None
@@ -180,7 +202,25 @@ class Runtime:
         if psa is not None:
             psa.close()
 
+    def check_connections(self) -> list[ConnectionCheck]:
+        """Reach and authenticate every configured connection (``idsync check``)."""
+        targets: list[tuple[str, dict[str, object]]] = [("psa", dict(self.settings.psa))]
+        targets += [(f"providers.{name}", dict(self.settings.providers[name]))
+                    for name in self.provider_names]
+        found = []
+        for section, raw in targets:
+            connector = str(raw.get("plugin") or "no connector")
+            try:
+                connection = self.psa if section == "psa" else self.provider(
+                    section.removeprefix("providers."))
+                found.append(ConnectionCheck(section, connector, True, connection.check(),
+                                             int(ExitCode.OK)))
+            except IdsyncError as exc:
+                found.append(ConnectionCheck(section, connector, False, exc.message,
+                                             int(exc.exit_code)))
+        return found
+
     def close(self) -> None:
         self.close_connections()
-        if "store" in self.__dict__:
+        if "store" in self.__dict__ and self._owns_store:
             self.store.close()

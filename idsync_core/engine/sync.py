@@ -13,6 +13,7 @@ throttles past the wait IDSync accepts, stops the run the same way at its first 
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -20,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from idsync_core.engine.planning import LinePlan, plan_link
+from idsync_core.engine.planning import LinePlan, PlannedChange, plan_link
 from idsync_core.engine.posting import RUN_STOPPERS, PostingResult, post_change, resolve_open
 from idsync_core.engine.reader import Reader
 from idsync_core.engine.runtime import Runtime
@@ -38,10 +39,13 @@ class LinkOutcome:
     dry_run: bool = False
     link_created: bool = False
     skipped_reason: str | None = None
+    held: list[PlannedChange] = field(default_factory=list)
+    """Changes not posted because they wait for a person (the approval policy, a dismissal:
+    :mod:`idsync_core.engine.review`)."""
 
     @property
     def status(self) -> str:
-        """posted | unchanged | failed | waiting | skipped | planned (dry run).
+        """posted | unchanged | failed | waiting | skipped | held | planned (dry run).
 
         A link whose reads failed (an API error) counts as failed: it is retried next run and
         makes the exit code say so. One whose earlier posting has no known outcome yet is
@@ -60,6 +64,8 @@ class LinkOutcome:
             return "planned"
         if any(p.status != JournalStatus.POSTED for p in self.postings):
             return "failed"
+        if self.held and not self.postings:
+            return "held"
         return "posted"
 
 
@@ -98,13 +104,19 @@ def plan_one(runtime: Runtime, reader: Reader, link: ResourceLink) -> LinePlan:
     return plan
 
 
+Gate = Callable[[PlannedChange], bool]
+"""May this change be posted now? Changes are posted in order up to the first that may not:
+each is planned from the line with the ones before it."""
+
+
 def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, origin: str,
-                   dry_run: bool = False,
-                   only_keys: set[str] | None = None) -> LinkOutcome:
+                   dry_run: bool = False, only_keys: set[str] | None = None,
+                   gate: Gate | None = None) -> LinkOutcome:
     """Plan one link and post its changes (the caller holds the lock).
 
     ``only_keys``: post only changes whose key is in it (``idsync apply``: a change that no
-    longer holds gets another key and is skipped).
+    longer holds gets another key and is skipped). ``gate``: the changes it refuses are held
+    for a person instead of posted (:attr:`LinkOutcome.held`).
     """
     plan = plan_one(runtime, reader, link)
     outcome = LinkOutcome(plan, dry_run=dry_run)
@@ -114,7 +126,11 @@ def reconcile_link(runtime: Runtime, reader: Reader, link: ResourceLink, *, orig
                                      for c in plan.undo + plan.changes):
         outcome.skipped_reason = "the planned change no longer holds (re-plan and apply again)"
         return outcome
-    for change in plan.undo + plan.changes:  # a duplicate is undone before anything else
+    ordered = plan.undo + plan.changes  # a duplicate is undone before anything else
+    for number, change in enumerate(ordered):
+        if gate is not None and not gate(change):
+            outcome.held = ordered[number:]
+            break
         posting = post_change(runtime, reader, plan, change, origin=origin)
         outcome.postings.append(posting)
         if posting.status != JournalStatus.POSTED:
@@ -183,19 +199,24 @@ def run_links(runtime: Runtime, links: Iterable[ResourceLink],
     def group(members: list[ResourceLink]) -> list[LinkOutcome | None]:
         return [one(link) for link in members]
 
+    # Each group runs in a copy of the caller's context: the audit log names the caller's
+    # user (idsync_core.store.acting_as) for the postings made in the pool's threads too.
+    groups = [(contextvars.copy_context(), members) for members in by_agreement.values()]
     with ThreadPoolExecutor(max_workers=runtime.settings.sync.concurrency,
                             thread_name_prefix="idsync-link") as pool:
-        results = [r for rs in pool.map(group, by_agreement.values()) for r in rs]
+        results = [r for rs in pool.map(lambda g: g[0].run(group, g[1]), groups) for r in rs]
     outcomes = [r for r in results if r is not None]
     return LinksRun(outcomes, stopped=len(outcomes) < len(results) and not aborted,
                     aborted=aborted[0] if aborted else None)
 
 
 def sync_all(runtime: Runtime, *, dry_run: bool = False, links: list[ResourceLink] | None = None,
-             only_keys: set[str] | None = None, origin: str = "sync",
-             stop: threading.Event | None = None,
+             only_keys: set[str] | None = None, gate: Gate | None = None,
+             origin: str = "sync", stop: threading.Event | None = None,
              progress: Callable[[LinkOutcome], None] | None = None) -> SyncSummary:
-    """One sync run over every active resource link (or the given ones)."""
+    """One sync run over every active resource link (or the given ones); ``gate``: see
+    :func:`reconcile_link`. A run that posts (not a dry run) is in the audit log with its
+    counts, under its ``origin``."""
     runtime.require_connections()
     runtime.close_connections()  # a run reads both sides afresh
     if not dry_run:
@@ -209,6 +230,7 @@ def sync_all(runtime: Runtime, *, dry_run: bool = False, links: list[ResourceLin
         run = run_links(
             runtime, chosen,
             lambda reader, link: reconcile_link(runtime, reader, link, origin=origin,
-                                                dry_run=dry_run, only_keys=only_keys),
+                                                dry_run=dry_run, only_keys=only_keys,
+                                                gate=gate),
             stop=stop, progress=progress)
     return SyncSummary(run.outcomes, settled, run.stopped, run.aborted)

@@ -319,8 +319,9 @@ class ApiClient:
                     else attempt >= self.retry.max_attempts)
         if wait > self.retry.max_retry_after or too_long:
             raise RateLimitedError(
-                f"{where}: {self.service} is throttling (HTTP 429, {why}, attempt {attempt}, "
-                f"{throttled_for:.0f} s waited already): {self.error_message(response)}",
+                f"{where}: {self.service} is throttling (HTTP 429, {why}, attempt {attempt}"
+                + (f", {throttled_for:.0f} s waited already" if throttled_for else "")
+                + f"): {self.error_message(response)}",
                 status=429,
                 hint="nothing was lost; run again later or lower the request rate",
             )

@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -36,9 +36,11 @@ from idsync_core.store.schema import (
     PriceSourceSetting,
     ProductMapping,
     ResourceLink,
+    ReviewDismissal,
     Run,
     RunLock,
     SubscriptionLink,
+    User,
 )
 
 __all__ = [
@@ -49,13 +51,14 @@ __all__ = [
     "PriceSourceSetting",
     "ProductMapping",
     "ResourceLink",
+    "ReviewDismissal",
     "Run",
     "RunLock",
     "RunSnapshot",
     "Store",
     "SubscriptionLink",
+    "User",
 ]
-
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
@@ -64,8 +67,15 @@ def utcnow() -> datetime:
 audit_origin: ContextVar[str] = ContextVar("idsync_audit_origin", default="cli")
 """What the changes made in this context are audited as coming from: ``cli`` unless a caller
 says otherwise (the web console sets ``web:USER`` around each request, with
-:func:`acting_as`). Postings are audited with their journal entry's origin instead
-(``sync``, ``retry``, ``apply``, ``link``): worker threads do not inherit a context."""
+:func:`acting_as`; a run's worker threads inherit it). Postings are audited with their journal
+entry's origin (``sync``, ``retry``, ``apply``, ``link``) unless a console user made them
+(:func:`posting_origin`)."""
+
+
+def posting_origin(entry_origin: str) -> str:
+    """The audit origin of a posting: the console's user who caused it, else its run."""
+    acting = audit_origin.get()
+    return acting if acting.startswith("web:") else entry_origin
 
 
 @contextmanager
@@ -76,6 +86,11 @@ def acting_as(origin: str) -> Iterator[None]:
         yield
     finally:
         audit_origin.reset(token)
+
+
+def as_aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; IDSync writes them all in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _actor() -> str:
@@ -204,12 +219,23 @@ class Store:
         with self._sessions.begin() as session:
             yield session
 
+    def who(self) -> str:
+        """Who does what is done now, for people: the console's user (the audit origin
+        ``web:NAME``) where there is one, else the process's OS user."""
+        origin = audit_origin.get()
+        return origin if origin.startswith("web:") else self.actor
+
     def audit(self, session: Session, action: str, subject: str, *, origin: str | None = None,
               **details: Any) -> None:
         """One audit entry; ``origin``: what made the change (default :data:`audit_origin`)."""
         session.add(AuditEntry(at=utcnow(), actor=self.actor, action=action, subject=subject,
                                origin=origin or audit_origin.get(),
                                details=json.dumps(details, default=str, sort_keys=True)))
+
+    def record(self, action: str, subject: str, **details: Any) -> None:
+        """An audit entry of its own: an action that changes no table (a run, an approval)."""
+        with self.transaction() as s:
+            self.audit(s, action, subject, **details)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -381,11 +407,24 @@ class Store:
             return s.scalar(select(JournalEntry).where(JournalEntry.key == key))
 
     def journal_entries(self, statuses: Sequence[JournalStatus] | None = None,
-                        limit: int | None = None) -> Sequence[JournalEntry]:
+                        limit: int | None = None, *, company: str | None = None,
+                        since: date | None = None,
+                        until: date | None = None) -> Sequence[JournalEntry]:
+        """Newest first. ``company``: a PSA company id or a provider account id; ``since`` /
+        ``until``: the days (UTC, inclusive) the entries were first written."""
         with self.transaction() as s:
             query = select(JournalEntry).order_by(JournalEntry.id.desc())
             if statuses:
                 query = query.where(JournalEntry.status.in_(statuses))
+            if company:
+                query = query.where((JournalEntry.psa_company_id == company)
+                                    | (JournalEntry.account_id == company))
+            if since is not None:
+                query = query.where(JournalEntry.created_at >= datetime.combine(
+                    since, time(), tzinfo=UTC))
+            if until is not None:
+                query = query.where(JournalEntry.created_at < datetime.combine(
+                    until + timedelta(days=1), time(), tzinfo=UTC))
             if limit:
                 query = query.limit(limit)
             return s.scalars(query).all()
@@ -419,13 +458,15 @@ class Store:
                 existing.attempts += 1
                 existing.error = None
                 existing.updated_at = now
-                self.audit(s, "adjustment.retry", f"journal:{entry.key}", origin=entry.origin,
+                self.audit(s, "adjustment.retry", f"journal:{entry.key}",
+                           origin=posting_origin(entry.origin),
                            attempt=existing.attempts, resource=existing.resource_id)
                 return existing
             entry.status, entry.attempts = JournalStatus.PENDING, 1
             entry.created_at = entry.updated_at = now
             s.add(entry)
-            self.audit(s, "adjustment.pending", f"journal:{entry.key}", origin=entry.origin,
+            self.audit(s, "adjustment.pending", f"journal:{entry.key}",
+                       origin=posting_origin(entry.origin),
                        delta=entry.delta, target=entry.target_quantity,
                        effective_date=entry.effective_date, resource=entry.resource_id,
                        agreement=entry.agreement_id, catalog_item=entry.catalog_item_id,
@@ -438,7 +479,8 @@ class Store:
             s.execute(update(JournalEntry).where(JournalEntry.key == key).values(
                 status=status, psa_record_id=psa_record_id, error=error, updated_at=utcnow()))
             origin = s.scalar(select(JournalEntry.origin).where(JournalEntry.key == key))
-            self.audit(s, f"adjustment.{status}", f"journal:{key}", origin=origin,
+            self.audit(s, f"adjustment.{status}", f"journal:{key}",
+                       origin=posting_origin(origin) if origin else None,
                        psa_record_id=psa_record_id, error=error)
 
     def supersede_failed(self, resource_link_id: int, note: str, *, origin: str | None = None,
@@ -456,7 +498,8 @@ class Store:
             count = int(done.rowcount)  # type: ignore[attr-defined]
             if count:
                 self.audit(s, "adjustment.superseded", f"resource_links#{resource_link_id}",
-                           origin=origin, entries=count, note=note)
+                           origin=posting_origin(origin) if origin else None, entries=count,
+                           note=note)
             return count
 
     def links_with_failures(self) -> Sequence[ResourceLink]:
@@ -487,6 +530,12 @@ class Store:
         with self.transaction() as s:
             s.add(run)
 
+    def recent_runs(self, limit: int = 10) -> Sequence[Run]:
+        """The runs that finished last, newest first."""
+        with self.transaction() as s:
+            return s.scalars(select(Run).order_by(Run.finished_at.desc(), Run.id.desc())
+                             .limit(limit)).all()
+
     def last_run(self, *, completed: bool = False) -> Run | None:
         """The run that finished last; ``completed``: the last one that ran (not one that could
         not start)."""
@@ -509,6 +558,14 @@ class Store:
             return s.scalars(select(RunLock).order_by(RunLock.name)).all()
 
     # -- run locks -------------------------------------------------------------------------------
+
+    def lock_holder(self, name: str) -> RunLock | None:
+        """Who holds the named lock now (None: nobody, or a holder whose lock expired)."""
+        with self.transaction() as s:
+            current = s.get(RunLock, name)
+        if current is None or as_aware(current.expires_at) < utcnow():
+            return None
+        return current
 
     @contextmanager
     def lock(self, name: str, *, ttl: timedelta = timedelta(minutes=30)) -> Iterator[None]:
@@ -627,3 +684,80 @@ class Store:
                 if rows:
                     target.execute(insert(table), rows)
         return other
+
+    # -- the web console's users -------------------------------------------------------------
+
+    def user(self, name: str) -> User | None:
+        with self.transaction() as s:
+            return s.scalar(select(User).where(User.name == name))
+
+    def users(self) -> Sequence[User]:
+        with self.transaction() as s:
+            return s.scalars(select(User).order_by(User.name)).all()
+
+    def add_user(self, user: User) -> None:
+        """Insert a user (audited, without the hash); a second user of one name is refused."""
+        user.created_at = user.updated_at = utcnow()
+        try:
+            with self.transaction() as s:
+                s.add(user)
+                self.audit(s, "user.add", f"user:{user.name}", role=user.role)
+        except IntegrityError:
+            if self.user(user.name) is None:
+                raise  # not the name: another constraint (the role) refused it
+            from idsync_core.errors import RefusedError
+
+            raise RefusedError(f"a user named {user.name!r} exists already",
+                               hint="choose another name, or `idsync user passwd` to change "
+                                    "its password") from None
+
+    def update_user(self, name: str, *, role: str | None = None,
+                    password_hash: str | None = None) -> bool:
+        """Change a user's role or password hash (audited, without the hash)."""
+        values: dict[str, Any] = {"updated_at": utcnow()}
+        if role is not None:
+            values["role"] = role
+        if password_hash is not None:
+            values["password_hash"] = password_hash
+        with self.transaction() as s:
+            done = s.execute(update(User).where(User.name == name).values(**values))
+            count = int(done.rowcount)  # type: ignore[attr-defined]
+            if count and (role is not None or password_hash is not None):
+                self.audit(s, "user.role" if role is not None else "user.password",
+                           f"user:{name}", **({"role": role} if role is not None else {}))
+            return bool(count)
+
+    def remove_user(self, name: str) -> bool:
+        with self.transaction() as s:
+            removed = s.execute(delete(User).where(User.name == name))
+            count = int(removed.rowcount)  # type: ignore[attr-defined]
+            if count:
+                self.audit(s, "user.remove", f"user:{name}")
+            return bool(count)
+
+    # -- the review queue: dismissed changes -------------------------------------------------
+
+    def dismiss(self, dismissal: ReviewDismissal) -> bool:
+        """Record a dismissal (audited); False when that change was dismissed already."""
+        dismissal.dismissed_by = self.who()
+        dismissal.dismissed_at = utcnow()
+        try:
+            with self.transaction() as s:
+                s.add(dismissal)
+                s.flush()
+                self.audit(s, "review.dismiss", f"journal:{dismissal.key}",
+                           resource=dismissal.resource_id, delta=dismissal.delta,
+                           from_quantity=dismissal.from_quantity,
+                           effective_date=dismissal.effective_date)
+        except IntegrityError:
+            return False
+        return True
+
+    def dismissed_keys(self) -> set[str]:
+        with self.transaction() as s:
+            return set(s.scalars(select(ReviewDismissal.key)).all())
+
+    def dismissals(self, limit: int = 100) -> Sequence[ReviewDismissal]:
+        with self.transaction() as s:
+            return s.scalars(select(ReviewDismissal).order_by(ReviewDismissal.id.desc())
+                             .limit(limit)).all()

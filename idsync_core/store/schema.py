@@ -287,3 +287,47 @@ class IgnoreRule(Base):
 
     __table_args__ = (Index("uq_ignore_rules_object", "provider", "kind", "object_id",
                             unique=True),)
+
+
+# -- the web console's users and the review queue --------------------------------------------
+
+
+class User(Base):
+    """A person who may use the web console, with a role (viewer, operator, admin).
+
+    ``password_hash`` is an Argon2id hash (argon2-cffi's encoded form, salt and parameters
+    inside); the password itself is never stored, logged or shown.
+    """
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (CheckConstraint("role IN ('viewer', 'operator', 'admin')",
+                                      name="ck_users_role"),)
+
+
+class ReviewDismissal(Base):
+    """A planned change a person dismissed from the review queue.
+
+    Keyed by the change's idempotency key, which is made of its numbers (link, effective date,
+    quantity before and after, postings landed): the dismissal hides exactly that change, and a
+    change with other numbers — the provider moved again — is a new key and shows again. A
+    dismissed change is never posted by an unattended sync either. The figures are kept for the
+    record (what was dismissed, by whom).
+    """
+
+    __tablename__ = "review_dismissals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    resource_link_id: Mapped[int] = mapped_column(ForeignKey("resource_links.id"))
+    resource_id: Mapped[str] = mapped_column(String(200))
+    from_quantity: Mapped[Decimal] = mapped_column(DecimalText)
+    delta: Mapped[Decimal] = mapped_column(DecimalText)
+    effective_date: Mapped[date] = mapped_column(Date)
+    dismissed_by: Mapped[str] = mapped_column(String(200))
+    dismissed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -20,6 +20,7 @@ with postings planned and never made, so it shows every link and posting a real 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import tempfile
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -197,7 +198,8 @@ class BulkLinker:
                 raise run.aborted
             return run.outcomes
 
-        return reconciler.submit(reconcile_batch)
+        # In the caller's context: the audit log names its user (store.acting_as).
+        return reconciler.submit(contextvars.copy_context().run, reconcile_batch)
 
     def active_links(self) -> dict[tuple[str, str, str], str]:
         """(level, provider, id) → the PSA id it is linked to, read once for the run."""
