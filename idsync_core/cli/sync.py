@@ -10,6 +10,7 @@ keeps doing so until stopped. ``retry`` re-runs the links in the failure log.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import signal
 import sys
@@ -35,6 +36,7 @@ from idsync_core.errors import ConfigurationError, PartialFailure, RefusedError
 if TYPE_CHECKING:  # for annotations only: the store pulls in SQLAlchemy
     from idsync_core.store import ResourceLink
 
+log = logging.getLogger(__name__)
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -157,13 +159,13 @@ def run_with_progress(run: Callable[[Callable[[LinkOutcome], None] | None], Sync
 def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
     """Print what a run did; raise what its exit code must say (6: it stopped on an API that
     cannot be reached or throttles past the wait; 7: some links are not equal yet)."""
-    counts = summary.counts()
+    counts, notable = summary.counts(), summary.notable
     record = {"posted": counts["posted"], "unchanged": counts["unchanged"],
               "failed": counts["failed"], "waiting": counts["waiting"],
               "skipped": counts["skipped"], "planned": counts["planned"],
               "settled_from_earlier_runs": summary.settled, "stopped": summary.stopped,
               "aborted": summary.aborted.message if summary.aborted else None,
-              "links": [outcome_record(o) for o in summary.outcomes]}
+              "calls": summary.calls, "links": [outcome_record(o) for o in notable]}
     if as_json:
         print_json(record)
     else:
@@ -175,12 +177,15 @@ def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
                                        f"{c.adjustment.effective_date}"
                                        for c in o.plan.changes]) or None,
                  "status": o.status, "note": note_of(o)}
-                for o in summary.outcomes if o.status != "unchanged"]
+                for o in notable]
         table(rows, ["resource", "provider", "psa", "changes", "status", "note"],
               as_json=False, title=title, empty="every linked line already equals the provider")
         out.print(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
                                                          "waiting", "skipped")))
-    for outcome in summary.outcomes:
+    for connection, calls in summary.calls.items():  # shown with --verbose
+        log.info("[%s] %s connector calls: %s", connection, f"{sum(calls.values()):,}",
+                 ", ".join(f"{hook.removeprefix('idsync_')} {n:,}" for hook, n in calls.items()))
+    for outcome in notable:
         if outcome.plan.read_failed:
             err.print(f"[red]failed:[/red] {outcome.plan.link.resource_id}: "
                       f"{outcome.plan.problem}")
@@ -208,10 +213,11 @@ def partial_failure(summary: SyncSummary) -> PartialFailure | None:
     """Exit 7, saying what was not done and what to run — the failure log only where the
     postings are in it: links that could not be read, or that wait for an earlier posting's
     outcome, are not failed postings."""
-    refused = [o for o in summary.outcomes if not o.plan.read_failed
+    notable = summary.notable  # every link that failed or waits is among them
+    refused = [o for o in notable if not o.plan.read_failed
                and any(p.status not in ("posted", "unknown", "pending") for p in o.postings)]
-    unread = [o for o in summary.outcomes if o.plan.read_failed]
-    waiting = [o for o in summary.outcomes if o.status == "waiting"]
+    unread = [o for o in notable if o.plan.read_failed]
+    waiting = [o for o in notable if o.status == "waiting"]
     parts: list[str] = []
     hints: list[str] = []
     if refused:
@@ -235,7 +241,7 @@ def partial_failure(summary: SyncSummary) -> PartialFailure | None:
 def one_run(rt: Runtime, *, dry_run: bool, as_json: bool, stop: threading.Event,
             links: list[ResourceLink] | None = None, only_keys: set[str] | None = None,
             origin: str = "sync", title: str = "Sync") -> None:
-    total = len(links) if links is not None else len(rt.store.active_resource_links())
+    total = len(links) if links is not None else rt.store.active_resource_link_count()
     summary = run_with_progress(
         lambda progress: sync_all(rt, dry_run=dry_run, links=links, only_keys=only_keys,
                                   origin=origin, stop=stop, progress=progress),

@@ -202,7 +202,9 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
                         catalog_item_name=catalog.name)
     if dry_run:
         setting = _setting_of(pricing.Scope.LINK, "", price) if price is not None else None
-        plan = plan_link(runtime, reader, link, sub_link, company_link, price_setting=setting)
+        with runtime.dry_run():
+            plan = plan_link(runtime, reader, link, sub_link, company_link,
+                             price_setting=setting)
         return LinkOutcome(plan, dry_run=True)
     runtime.store.add_link(link, resource=resource.name, catalog_item=catalog.name,
                            agreement=sub_link.agreement_id)

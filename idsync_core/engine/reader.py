@@ -4,13 +4,15 @@ A sync touches many links that share subscriptions, agreements and catalog items
 memoizes every listing so each is fetched once (Ingram throttles its detail endpoint, Autotask
 counts every call against an hourly budget), and reads what the store knows about the links in
 one snapshot rather than per link. After a posting the agreement's lines are
-forgotten, because the next plan must see what the PSA says now.
+forgotten, because the next plan must see what the PSA says now; and a sync forgets what it is
+done with (an agreement's lines once its links are done, a company's agreements once all of its
+links are), so what it holds does not grow with the tenant.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar
 
@@ -44,6 +46,7 @@ class Reader:
             value = load()
             with self._guard:
                 self._memo[key] = value
+                del self._locks[key]  # who asks from now on finds the value
             return value
 
     # -- the store -------------------------------------------------------------------------------
@@ -96,6 +99,25 @@ class Reader:
         with self._guard:
             for key in [k for k in self._memo if k[:2] == ("lines", agreement_id)]:
                 del self._memo[key]
+
+    # -- what a run is done with ---------------------------------------------------------------
+
+    def forget_agreement(self, agreement_id: str,
+                         subscriptions: Iterable[tuple[str, str]]) -> None:
+        """Drop an agreement's lines and its subscriptions' resources (``(provider, id)``): the
+        run is done with its links, and no other link reads them."""
+        self.forget_lines(agreement_id)
+        with self._guard:
+            for provider, subscription_id in subscriptions:
+                self._memo.pop(("resources", provider, subscription_id), None)
+
+    def forget_company(self, company_id: str, accounts: Iterable[tuple[str, str]]) -> None:
+        """Drop a PSA company's agreements and its accounts' subscriptions (``(provider,
+        account id)``): the run is done with every link under them."""
+        with self._guard:
+            self._memo.pop(("agreements", company_id), None)
+            for provider, account_id in accounts:
+                self._memo.pop(("subscriptions", provider, account_id), None)
 
     def catalog_items(self, ids: list[str]) -> dict[str, CatalogItem]:
         from idsync_core.models import CatalogItem
