@@ -27,6 +27,15 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> World:
     return w
 
 
+@pytest.fixture
+def linked(idsync: Any, world: World) -> World:
+    """The world with Contoso linked down to its Exchange resource (on agreement 871)."""
+    for args in (("company", "A-100", "250"), ("subscription", "S-1", "871"),
+                 ("resource", "S-1:CFQ7TTC0LH16", "812")):
+        assert idsync("link", *args).exit_code == 0
+    return world
+
+
 @dataclass
 class Result:
     exit_code: int

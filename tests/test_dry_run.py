@@ -19,14 +19,6 @@ from idsync_fakes.world import World
 
 
 @pytest.fixture
-def linked(idsync: Any, world: World) -> World:
-    for args in (("company", "A-100", "250"), ("subscription", "S-1", "871"),
-                 ("resource", "S-1:CFQ7TTC0LH16", "812")):
-        assert idsync("link", *args).exit_code == 0
-    return world
-
-
-@pytest.fixture
 def planning_posts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Planning that misbehaves: it posts what it planned (through the PSA connection)."""
     def plan_and_post(runtime: Runtime, *args: Any, **kwargs: Any) -> Any:

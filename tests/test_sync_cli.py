@@ -6,17 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from idsync_fakes.world import World
-
-
-@pytest.fixture
-def linked(idsync: Any, world: World) -> World:
-    for args in (("company", "A-100", "250"), ("subscription", "S-1", "871"),
-                 ("resource", "S-1:CFQ7TTC0LH16", "812")):
-        assert idsync("link", *args).exit_code == 0
-    return world
 
 
 def test_plan_reports_changes_unlinked_drift_and_prices(idsync: Any, linked: World) -> None:
@@ -117,3 +107,17 @@ def test_a_failing_read_fails_its_link_only_and_the_exit_code_says_so(
     assert (summary["posted"], summary["failed"]) == (1, 1)
     assert "timed out" in result.stderr
     assert linked.quantity("871", "812") == "12"
+
+
+def test_sync_reports_the_calls_it_made_into_each_connection(idsync: Any, linked: World) -> None:
+    linked.set_provider_quantity("S-1:CFQ7TTC0LH16", "10")
+    calls = idsync("sync", "--json").json()["calls"]
+    assert calls["psa"]["idsync_post_adjustment"] == 1
+    assert calls["psa"]["idsync_list_agreements"] == 1
+    assert calls["psa"]["idsync_list_lines"] == 2  # as of today and of the next period start
+    assert calls["providers.ingram"]["idsync_list_resources"] == 1
+    verbose = idsync("--verbose", "sync")
+    assert verbose.exit_code == 0
+    assert "[psa]" in verbose.stderr and "[providers.ingram]" in verbose.stderr
+    assert "connector calls" in verbose.stderr and "list_lines" in verbose.stderr
+    assert "connector calls" not in idsync("sync").stderr  # only with --verbose
