@@ -209,15 +209,21 @@ class CallMetrics:
 
 @dataclass
 class DryRunGuard:
-    """Refuses every write while a dry run is in progress: a last line of defence."""
+    """Refuses every write while a dry run is in progress: a last line of defence.
+
+    :meth:`Runtime.dry_run <idsync_core.engine.runtime.Runtime.dry_run>` arms it on every
+    connection for as long as a dry run lasts (``plan``, ``sync --dry-run``, ``link --dry-run``,
+    the console's previews). It guards the write hooks: a write a connector makes on its own
+    from inside a read hook never reaches them.
+    """
 
     enabled: bool = False
 
     def _refuse_when_enabled(self, what: str) -> Generator[None, Any, Any]:
         if self.enabled:
             raise DryRunWriteRefused(f"dry run: refusing to {what}",
-                                     hint="a dry run must not write: this is a bug, please "
-                                          "report it (run with --debug for where it came from)")
+                                     hint="a dry run must never write: this is a bug of "
+                                          "IDSync or of a connector; please report it")
         return (yield)
 
     @hookimpl(wrapper=True, tryfirst=True)

@@ -83,9 +83,9 @@ class LinePlan:
     for it until the PSA shows that posting or its quarantine is over (see :mod:`posting`)."""
     terminated: bool = False
     """The subscription is terminated (its lines go to 0); kept when the plan lets go of the
-    subscription itself (:meth:`summary`)."""
+    subscription itself (:meth:`slimmed`)."""
 
-    def summary(self) -> LinePlan:
+    def slimmed(self) -> LinePlan:
         """This plan without the provider and PSA objects it was made from — what it says is
         in its own fields — for a run that keeps it until its end among many others."""
         return replace(self, subscription=None, resource=None, agreement=None)

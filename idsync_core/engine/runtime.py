@@ -156,7 +156,8 @@ class Runtime:
     def dry_run(self) -> Iterator[None]:
         """Every connection refuses writes while this lasts, those open now and those opened
         meanwhile (:class:`~idsync_core.plugins.DryRunGuard`): a dry run or preview that
-        reaches a write hook fails loudly instead of posting. Dry runs may nest."""
+        reaches a write hook fails loudly instead of posting. Dry runs may nest. The guard is the
+        runtime's, so a preview and a real run at the same time want a runtime each."""
         with self._providers_lock:
             self._dry_runs += 1
         for connection in self._open_connections():

@@ -81,7 +81,7 @@ class OutcomeTally:
 
     def add(self, outcome: LinkOutcome) -> None:
         status = outcome.status
-        kept = replace(outcome, plan=outcome.plan.summary()) if status != "unchanged" else None
+        kept = replace(outcome, plan=outcome.plan.slimmed()) if status != "unchanged" else None
         with self._lock:
             self.counts[status] += 1
             if kept is not None:
