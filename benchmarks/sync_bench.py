@@ -18,6 +18,8 @@ the bound the APIs' rate and concurrency limits set (``bound_*``), and the sync 
 RSS: its kernel high-water mark ``VmHWM`` (/proc/<pid>/status, read every 20 ms until it
 exits). ``ru_maxrss`` from ``os.wait4`` is recorded too, but Linux can carry the parent's RSS at
 fork into it (this process holds the simulators' large tenants), so it only bounds from above.
+The JSON also holds each run's timeline (seconds from its start to the first request, Ingram's
+first and last detail request, the last request and the exit): where a run's time went.
 
 **Time scale.** Real budgets make a 10,000-resource sync take many minutes, so the clock may be
 scaled by ``--time-scale K``: every latency and every budget window, on the simulators *and* in
@@ -109,6 +111,7 @@ class RunResult:
     bound_min_calls_s: float
     time_ratio: float
     statuses: dict[str, int]
+    timeline: dict[str, float]
 
 
 def classify_provider(method: str, path: str) -> str:
@@ -408,6 +411,19 @@ class Bench:
             ordered.append(kind)
         return calls, ordered
 
+    def timeline(self, started: float, wall: float) -> dict[str, float]:
+        """Seconds from the sync's start to its first and last requests (Ingram's detail
+        requests apart: they set the bound of most runs) and to its exit."""
+        provider = sorted(e.at for e in self.odin.controls.log.entries())
+        details = sorted(e.at for e in self.odin.controls.log.entries()
+                         if classify_provider(e.method, e.path) == "subscription detail")
+        psa = sorted(e.at for e in self.psa_sim.controls.log.entries())
+        marks = {"first request": min(provider[:1] + psa[:1], default=started),
+                 "first detail": details[0] if details else started,
+                 "last detail": details[-1] if details else started,
+                 "last request": max(provider[-1:] + psa[-1:], default=started)}
+        return {**{k: round(v - started, 2) for k, v in marks.items()}, "exit": round(wall, 2)}
+
     def statuses(self) -> dict[str, int]:
         counted: Counter[str] = Counter()
         for log in (self.odin.controls.log, self.psa_sim.controls.log):
@@ -418,6 +434,7 @@ class Bench:
     def run(self, label: str, *, first: bool) -> RunResult:
         self.clear_logs()
         sim_cpu = time.process_time()  # this process serves the simulators
+        started = time.time()
         wall, code, outcome, rss, polled, cpu = run_sync(self.config,
                                                          self.folder / f"{label}.json")
         sim_cpu = time.process_time() - sim_cpu
@@ -447,7 +464,7 @@ class Bench:
             bound_s=round(bound, 2), bound_detail={k: round(v, 2) for k, v in parts.items()},
             bound_min_calls_s=round(self.min_bound(first), 2),
             time_ratio=round(wall / bound, 3) if bound else math.inf,
-            statuses=self.statuses())
+            statuses=self.statuses(), timeline=self.timeline(started, wall))
 
     def min_bound(self, first: bool) -> float:
         """The same bound for the minimum call counts (what a perfect connector would face)."""

@@ -12,7 +12,9 @@ request for what this run already read.
   what the run still plans from, and it forgets that itself.
 * :class:`ParentIndex` — children per parent (agreements per company, subscriptions per
   account) answered from one listing of every parent's children, from the second parent asked
-  for on; the first is answered by its own request, so a run about one company costs one.
+  for on; the first is answered by its own request, so a run about one company costs one. Each
+  parent's children are handed out once and let go of: the index shrinks as the run goes, and
+  the engine keeps what it was given for as long as it plans from it.
 """
 
 from __future__ import annotations
@@ -90,12 +92,14 @@ class ParentIndex(Generic[Value]):
     def __init__(self, list_all: Callable[[], Iterable[tuple[str, Value]] | None]) -> None:
         self._list_all = list_all
         self._asked: set[str] = set()
+        self._handed_out: set[str] = set()
         self._index: dict[str, list[Value]] | None = None
         self._unplaceable = False
         self._lock = threading.Lock()
 
     def lookup(self, parent_id: str) -> list[Value] | None:
-        """The parent's children from the index, or None: ask the API for this one."""
+        """The parent's children from the index, or None: ask the API for this one (also when
+        the index already handed them out: what the index read is that old by now)."""
         with self._lock:  # others wait for the one listing, as they would for their own
             self._asked.add(parent_id)
             if self._index is None and not self._unplaceable and len(self._asked) > 1:
@@ -107,6 +111,7 @@ class ParentIndex(Generic[Value]):
                     for owner, value in listing:
                         index.setdefault(owner, []).append(value)
                     self._index = index
-            if self._index is None:
+            if self._index is None or parent_id in self._handed_out:
                 return None
-            return list(self._index.get(parent_id, ()))
+            self._handed_out.add(parent_id)
+            return self._index.pop(parent_id, [])

@@ -68,6 +68,11 @@ class RefusedError(IdsyncError):
     exit_code = ExitCode.REFUSED
 
 
+class DryRunWriteRefused(RefusedError):
+    """A write reached a connection during a dry run and was refused: a bug to report, never a
+    problem of one link (the run stops)."""
+
+
 class ConfirmationRequired(RefusedError):
     """The operation needs an explicit confirmation (``--yes`` or an interactive answer)."""
 

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections import Counter, defaultdict
+import threading
+from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any, Literal, TypeVar
@@ -33,11 +33,11 @@ from pydantic import BaseModel, ValidationError
 
 from idsync_core.errors import (
     ConfigurationError,
+    DryRunWriteRefused,
     IdsyncError,
     MissingRecordError,
     NotFoundError,
     PluginError,
-    RefusedError,
 )
 from idsync_core.hookspecs import (
     ALL_SPECS,
@@ -195,51 +195,53 @@ def validate_settings(info: PluginInfo, section: str, raw: Mapping[str, Any]) ->
         ) from None
 
 
-@dataclass
 class CallMetrics:
-    """Counts and times every hook call of one connection (a ``wrapper=True`` hook impl)."""
+    """Counts IDSync's calls into one connection's connector, hook by hook.
 
-    calls: Counter[str] = field(default_factory=Counter)
-    seconds: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+    Every hook is counted (pluggy's hook-call monitoring), from whichever thread calls it; a
+    sync reports the counts per connection (``sync --json``, ``--verbose``). They count calls of
+    the connector contract, not HTTP requests: a connector may answer many calls from one
+    listing it read, or page through several requests for one call.
+    """
 
-    def _measure(self, name: str) -> Generator[None, Any, Any]:
-        started = time.perf_counter()
-        try:
-            return (yield)
-        finally:
-            self.calls[name] += 1
-            self.seconds[name] += time.perf_counter() - started
+    def __init__(self) -> None:
+        self.calls: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
-    @hookimpl(wrapper=True)
-    def idsync_list_companies(self) -> Generator[None, Any, Any]:
-        return (yield from self._measure("idsync_list_companies"))
+    def watch(self, pm: pluggy.PluginManager) -> None:
+        pm.add_hookcall_monitoring(self._before, self._after)
 
-    @hookimpl(wrapper=True)
-    def idsync_list_agreements(self) -> Generator[None, Any, Any]:
-        return (yield from self._measure("idsync_list_agreements"))
+    def _before(self, hook_name: str, hook_impls: object, kwargs: object) -> None:
+        with self._lock:
+            self.calls[hook_name] += 1
 
-    @hookimpl(wrapper=True)
-    def idsync_list_lines(self) -> Generator[None, Any, Any]:
-        return (yield from self._measure("idsync_list_lines"))
+    def _after(self, outcome: object, hook_name: str, hook_impls: object,
+               kwargs: object) -> None:
+        """Nothing: a call is counted as it starts, so one that fails counts too."""
 
-    @hookimpl(wrapper=True)
-    def idsync_post_adjustment(self) -> Generator[None, Any, Any]:
-        return (yield from self._measure("idsync_post_adjustment"))
-
-    @hookimpl(wrapper=True)
-    def idsync_undo_duplicate(self) -> Generator[None, Any, Any]:
-        return (yield from self._measure("idsync_undo_duplicate"))
+    def counts(self) -> dict[str, int]:
+        """Calls per hook so far, by hook name."""
+        with self._lock:
+            return dict(sorted(self.calls.items()))
 
 
 @dataclass
 class DryRunGuard:
-    """Refuses every write while a dry run is in progress: a last line of defence."""
+    """Refuses every write while a dry run is in progress: a last line of defence.
+
+    :meth:`Runtime.dry_run <idsync_core.engine.runtime.Runtime.dry_run>` arms it on every
+    connection for as long as a dry run lasts (``plan``, ``sync --dry-run``, ``link --dry-run``,
+    the console's previews). It guards the write hooks: a write a connector makes on its own
+    from inside a read hook never reaches them.
+    """
 
     enabled: bool = False
 
     def _refuse_when_enabled(self, what: str) -> Generator[None, Any, Any]:
         if self.enabled:
-            raise RefusedError(f"dry run: refusing to {what}")
+            raise DryRunWriteRefused(f"dry run: refusing to {what}",
+                                     hint="a dry run must never write: this is a bug of "
+                                          "IDSync or of a connector; please report it")
         return (yield)
 
     @hookimpl(wrapper=True, tryfirst=True)
@@ -267,9 +269,9 @@ class Connection:
         for spec in ALL_SPECS:
             self._pm.add_hookspecs(spec)
         self._pm.register(connector, name=info.name)
-        self._pm.register(self.metrics, name="idsync.metrics")
         self._pm.register(self.dry_run, name="idsync.dry-run-guard")
         self._pm.check_pending()
+        self.metrics.watch(self._pm)
         self._hook = self._pm.hook
 
     @property

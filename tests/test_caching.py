@@ -72,6 +72,8 @@ def test_parent_index_lists_everything_once_from_the_second_parent() -> None:
     assert index.lookup("c1") is None  # the first parent: its own request
     assert index.lookup("c2") == ["a2", "a3"]
     assert index.lookup("c9") == [] and listings == [1]
+    assert index.lookup("c2") is None  # handed out and let go of: asked again, the API answers
+    assert index.lookup("c1") == ["a1"] and listings == [1]  # never handed out from the index
 
 
 def test_parent_index_whose_listing_cannot_place_every_child_asks_per_parent() -> None:

@@ -207,12 +207,12 @@ def test_approvals_and_their_postings_are_audited_under_the_persons_name(
 
 def test_retry_reruns_only_the_links_in_the_failure_log(idsync: Any, linked: World,
                                                        runtime: Runtime) -> None:
-    assert review.retry(runtime).outcomes == []  # an empty failure log: nothing to do
+    assert review.retry(runtime).notable == []  # an empty failure log: nothing to do
     linked.edit_psa(fail_next_post="reject")
     failed = idsync("approve", queued(idsync)[EXCHANGE]["key"])
     assert failed.exit_code == 7 and "not allowed on this agreement" in failed.stderr
     summary = review.retry(runtime)
-    assert [(o.plan.link.resource_id, o.status) for o in summary.outcomes] == [
+    assert [(o.plan.link.resource_id, o.status) for o in summary.notable] == [
         (EXCHANGE, "posted")]
     assert linked.quantity("871", "812") == "10"
     assert linked.quantity("871", "813", "2026-12-01") == "3"  # not in the failure log

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -14,6 +15,9 @@ from idsync_core.settings import IdsyncSettings
 
 class Connection:
     closed = False
+
+    def __init__(self) -> None:
+        self.dry_run = SimpleNamespace(enabled=False)  # the runtime arms it in dry runs
 
     def close(self) -> None:
         self.closed = True

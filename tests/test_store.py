@@ -233,6 +233,32 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(store: Store) -> None:
         pass
 
 
+def test_active_links_come_by_company_and_agreement_a_batch_at_a_time(store: Store) -> None:
+    """What a sync reads its links with: every active one, each company's and within it each
+    agreement's together."""
+    contoso = company(store)
+    fabrikam = CompanyLink(provider="ingram", account_id="A-2", psa_company_id="249")
+    store.add_link(fabrikam)
+    subs = [subscription(store, contoso, "S-1"), SubscriptionLink(
+        company_link_id=contoso.id, provider="ingram", subscription_id="S-2", agreement_id="870"),
+        SubscriptionLink(company_link_id=fabrikam.id, provider="ingram", subscription_id="S-3",
+                         agreement_id="999")]
+    store.add_link(subs[1])
+    store.add_link(subs[2])
+    made = [resource(store, subs[n % 3], f"R-{n}", item=str(800 + n)) for n in range(7)]
+    store.remove_link(made[3])
+    by_company = {subs[0].id: "250", subs[1].id: "250", subs[2].id: "249"}
+    expected = [link.id for link in sorted(
+        (link for link in made if link is not made[3]),
+        key=lambda link: (by_company[link.subscription_link_id], link.agreement_id, link.id))]
+    assert [made[n].agreement_id for n in (2, 5)] == ["999", "999"]  # Fabrikam's come first
+    for batch in (1, 2, 3, 500):  # batch edges inside and between agreements and companies
+        assert [link.id for link in store.iter_active_resource_links(batch=batch)] == expected
+    assert expected[:2] == [made[2].id, made[5].id]
+    assert store.active_resource_link_count() == 6
+    assert store.active_catalog_item_ids() == ["800", "801", "802", "804", "805", "806"]
+
+
 def test_run_snapshot_reads_every_link_in_a_few_queries(store: Store) -> None:
     link = resource(store, subscription(store, company(store)))
     store.set_price_source(PriceSourceSetting(scope="link", scope_id=str(link.id),

@@ -141,3 +141,17 @@ def test_a_configuration_without_a_provider_is_a_configuration_error(
     for command in (("sync", "--yes"), ("plan",), ("retry",)):
         result = idsync(*command)
         assert result.exit_code == 3 and "no provider connection is configured" in result.stderr
+
+
+def test_sync_reports_the_calls_it_made_into_each_connection(idsync: Any, linked: World) -> None:
+    linked.set_provider_quantity("S-1:CFQ7TTC0LH16", "10")
+    calls = idsync("sync", "--json").json()["calls"]
+    assert calls["psa"]["idsync_post_adjustment"] == 1
+    assert calls["psa"]["idsync_list_agreements"] == 1
+    assert calls["psa"]["idsync_list_lines"] == 2  # as of today and of the next period start
+    assert calls["providers.ingram"]["idsync_list_resources"] == 1
+    verbose = idsync("--verbose", "sync")
+    assert verbose.exit_code == 0
+    assert "[psa]" in verbose.stderr and "[providers.ingram]" in verbose.stderr
+    assert "connector calls" in verbose.stderr and "list_lines" in verbose.stderr
+    assert "connector calls" not in idsync("sync").stderr  # only with --verbose

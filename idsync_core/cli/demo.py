@@ -193,7 +193,7 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
     story.step("Later: the customer buys 2 more seats at Ingram",
                f"{resource.name}: 8 → 10 at the provider")
     summary = sync_all(rt)
-    story.step("idsync sync", "\n".join(outcome_text(o, label) for o in summary.outcomes),
+    story.step("idsync sync", "\n".join(outcome_text(o, label) for o in summary.notable),
                counts=dict(summary.counts()))
 
     change_quantity(provider_url, subscription.id, resource.sku, 6)
@@ -201,7 +201,7 @@ def walk(rt: Runtime, story: Story, label: str, provider_url: str) -> None:
                f"{resource.name}: 10 → 6 at the provider; decreases wait for the next "
                "billing period, so nobody gets a prorated credit")
     summary = sync_all(rt)
-    story.step("idsync sync", "\n".join(outcome_text(o, label) for o in summary.outcomes),
+    story.step("idsync sync", "\n".join(outcome_text(o, label) for o in summary.notable),
                counts=dict(summary.counts()))
 
     summary = sync_all(rt)

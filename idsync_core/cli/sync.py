@@ -10,6 +10,7 @@ keeps doing so until stopped. ``retry`` re-runs the links in the failure log.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import threading
 from collections.abc import Callable
@@ -52,6 +53,7 @@ from idsync_core.journal import OPEN, JournalStatus
 if TYPE_CHECKING:  # for annotations only: the store pulls in SQLAlchemy
     from idsync_core.store import ResourceLink
 
+log = logging.getLogger(__name__)
 JSON = typer.Option(False, "--json", help="Print JSON instead of tables.")
 
 
@@ -179,14 +181,14 @@ def run_with_progress(run: Callable[[Callable[[LinkOutcome], None] | None], Sync
 def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
     """Print what a run did; raise what its exit code must say (6: it stopped on an API that
     cannot be reached or throttles past the wait; 7: some links are not equal yet)."""
-    counts = summary.counts()
+    counts, notable = summary.counts(), summary.notable
     record = {"posted": counts["posted"], "unchanged": counts["unchanged"],
               "failed": counts["failed"], "waiting": counts["waiting"],
               "skipped": counts["skipped"], "held": counts["held"],
               "planned": counts["planned"],
               "settled_from_earlier_runs": summary.settled, "stopped": summary.stopped,
               "aborted": summary.aborted.message if summary.aborted else None,
-              "links": [outcome_record(o) for o in summary.outcomes]}
+              "calls": summary.calls, "links": [outcome_record(o) for o in notable]}
     if as_json:
         print_json(record)
     else:
@@ -198,7 +200,7 @@ def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
                                        f"{c.adjustment.effective_date}"
                                        for c in o.plan.changes]) or None,
                  "status": o.status, "note": note_of(o)}
-                for o in summary.outcomes if o.status != "unchanged"]
+                for o in notable]
         table(rows, ["resource", "provider", "psa", "changes", "status", "note"],
               as_json=False, title=title, empty="every linked line already equals the provider")
         event(", ".join(f"{k} {record[k]}" for k in ("posted", "unchanged", "failed",
@@ -207,13 +209,16 @@ def summarize(summary: SyncSummary, *, as_json: bool, title: str) -> None:
         held = [{"key": c.adjustment.idempotency_key,
                  "resource": f"{o.plan.link.resource_id} ({o.plan.link.resource_name})",
                  "change": f"{signed(c.adjustment.delta)} from {c.adjustment.effective_date}"}
-                for o in summary.outcomes for c in o.held]
+                for o in notable for c in o.held]
         if held:
             table(held, ["key", "resource", "change"], as_json=False,
                   title="Held for review ([sync] auto_post, or dismissed)")
             logs.notice(f"{len(held)} change(s) wait for a person: `idsync approve KEY…` posts "
                         "them, `idsync dismiss KEY…` hides them")
-    for outcome in summary.outcomes:
+    for connection, calls in summary.calls.items():  # shown with --verbose
+        log.info("[%s] %s connector calls: %s", connection, f"{sum(calls.values()):,}",
+                 ", ".join(f"{hook.removeprefix('idsync_')} {n:,}" for hook, n in calls.items()))
+    for outcome in notable:
         if outcome.plan.read_failed:
             logs.error(f"{outcome.plan.link.resource_id}: {outcome.plan.problem}",
                        label="failed")
@@ -241,10 +246,11 @@ def partial_failure(summary: SyncSummary) -> PartialFailure | None:
     """Exit 7, saying what was not done and what to run — the failure log only where the
     postings are in it: links that could not be read, or that wait for an earlier posting's
     outcome, are not failed postings."""
-    refused = [o for o in summary.outcomes if not o.plan.read_failed
+    notable = summary.notable  # every link that failed or waits is among them
+    refused = [o for o in notable if not o.plan.read_failed
                and any(p.status not in (JournalStatus.POSTED, *OPEN) for p in o.postings)]
-    unread = [o for o in summary.outcomes if o.plan.read_failed]
-    waiting = [o for o in summary.outcomes if o.status == "waiting"]
+    unread = [o for o in notable if o.plan.read_failed]
+    waiting = [o for o in notable if o.status == "waiting"]
     parts: list[str] = []
     hints: list[str] = []
     if refused:
@@ -270,7 +276,7 @@ def one_run(rt: Runtime, *, dry_run: bool, as_json: bool, stop: threading.Event,
             gate: Gate | None = None, origin: str = "sync", title: str = "Sync") -> None:
     """One run; unless a dry run, it is recorded and notified (:func:`engine.runs.recorded`)."""
     def run() -> SyncSummary:
-        total = len(links) if links is not None else len(rt.store.active_resource_links())
+        total = len(links) if links is not None else rt.store.active_resource_link_count()
         return run_with_progress(
             lambda progress: sync_all(rt, dry_run=dry_run, links=links, only_keys=only_keys,
                                       gate=gate, origin=origin, stop=stop, progress=progress),

@@ -351,8 +351,9 @@ def link_resource(runtime: Runtime, provider: str | None, resource_id: str,
                             subscription_id=subscription_id)
     new.confirm(confirmed)
     if dry_run:
-        plan = plan_link(runtime, reader, new.link, new.sub_link, new.company_link,
-                         price_setting=price)
+        with runtime.dry_run():  # a connector that writes while planning fails loudly
+            plan = plan_link(runtime, reader, new.link, new.sub_link, new.company_link,
+                             price_setting=price)
         return LinkOutcome(plan, dry_run=True)
     _store(runtime, None, None, new, price)
     if not reconcile_now:
@@ -543,8 +544,9 @@ def preview_chain(runtime: Runtime, chain: LinkChain) -> tuple[LinkOutcome, list
     nor name)."""
     checked = check_chain(runtime, chain)
     new = checked.resource
-    plan = plan_link(runtime, checked.reader, new.link, new.sub_link, new.company_link,
-                     price_setting=chain.price)
+    with runtime.dry_run():  # the console's preview: a connector that writes fails loudly
+        plan = plan_link(runtime, checked.reader, new.link, new.sub_link, new.company_link,
+                         price_setting=chain.price)
     return LinkOutcome(plan, dry_run=True), new.to_confirm
 
 

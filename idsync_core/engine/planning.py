@@ -15,7 +15,7 @@ in a retry or a re-run, and a new key once an earlier posting of the link has la
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING
@@ -34,7 +34,13 @@ if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
         Resource,
         Subscription,
     )
-    from idsync_core.store import CompanyLink, ResourceLink, SubscriptionLink
+    from idsync_core.store import (
+        CompanyLink,
+        CompanyParent,
+        ResourceLink,
+        SubscriptionLink,
+        SubscriptionParent,
+    )
 
 ZERO = Decimal(0)
 
@@ -53,8 +59,9 @@ class LinePlan:
     """What one resource link needs; ``problem`` set means it cannot be planned (reported)."""
 
     link: ResourceLink
-    subscription_link: SubscriptionLink
-    company_link: CompanyLink
+    subscription_link: SubscriptionLink | SubscriptionParent
+    company_link: CompanyLink | CompanyParent
+    """The link's parents: mapped objects, or a run snapshot's light rows of them."""
     subscription: Subscription | None = None
     resource: Resource | None = None
     agreement: Agreement | None = None
@@ -74,10 +81,14 @@ class LinePlan:
     waiting_since: datetime | None = None
     """An earlier posting of this link has no known outcome yet (since then): nothing is posted
     for it until the PSA shows that posting or its quarantine is over (see :mod:`posting`)."""
+    terminated: bool = False
+    """The subscription is terminated (its lines go to 0); kept when the plan lets go of the
+    subscription itself (:meth:`slimmed`)."""
 
-    @property
-    def terminated(self) -> bool:
-        return self.subscription is not None and self.subscription.terminated
+    def slimmed(self) -> LinePlan:
+        """This plan without the provider and PSA objects it was made from — what it says is
+        in its own fields — for a run that keeps it until its end among many others."""
+        return replace(self, subscription=None, resource=None, agreement=None)
 
 
 def idempotency_key(link: ResourceLink, effective: date, from_quantity: Decimal,
@@ -126,7 +137,8 @@ def steps(desired: Decimal, today: date, q_today: Decimal, next_date: date,
 
 
 def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
-              sub_link: SubscriptionLink, company_link: CompanyLink, *,
+              sub_link: SubscriptionLink | SubscriptionParent,
+              company_link: CompanyLink | CompanyParent, *,
               price_setting: pricing.PriceSetting | None = None) -> LinePlan:
     """Plan one link. ``link`` may be unsaved (a dry-run link); ``price_setting`` then stands
     in for the price source it would get."""
@@ -140,6 +152,7 @@ def plan_link(runtime: Runtime, reader: Reader, link: ResourceLink,
         plan.problem = (f"subscription {sub_link.subscription_id} is no longer listed for "
                         f"account {company_link.account_id} at {provider}")
         return plan
+    plan.terminated = plan.subscription.terminated
     plan.resource = reader.resources(provider, plan.subscription.id).get(link.resource_id)
     if plan.resource is None and not plan.terminated:
         plan.problem = f"resource {link.resource_id} is no longer listed at {provider}"

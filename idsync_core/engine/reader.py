@@ -4,12 +4,14 @@ A sync touches many links that share subscriptions, agreements and catalog items
 memoizes every listing so each is fetched once (Ingram throttles its detail endpoint, Autotask
 counts every call against an hourly budget), and reads what the store knows about the links in
 one snapshot rather than per link. After a posting the agreement's lines are
-forgotten, because the next plan must see what the PSA says now.
+forgotten, because the next plan must see what the PSA says now; and a sync forgets what it is
+done with (an agreement's lines once its links are done, a company's agreements once all of its
+links are), so what it holds does not grow with the tenant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from typing import TYPE_CHECKING, TypeVar, cast
 
@@ -108,6 +110,23 @@ class Reader:
 
     def forget_lines(self, agreement_id: str) -> None:
         self._memo.forget_where(lambda key: key[:2] == ("lines", agreement_id))
+
+    # -- what a run is done with ---------------------------------------------------------------
+
+    def forget_agreement(self, agreement_id: str,
+                         subscriptions: Iterable[tuple[str, str]]) -> None:
+        """Drop an agreement's lines and its subscriptions' resources (``(provider, id)``): the
+        run is done with its links, and no other link reads them."""
+        self.forget_lines(agreement_id)
+        for provider, subscription_id in subscriptions:
+            self._memo.forget(("resources", provider, subscription_id))
+
+    def forget_company(self, company_id: str, accounts: Iterable[tuple[str, str]]) -> None:
+        """Drop a PSA company's agreements and its accounts' subscriptions (``(provider,
+        account id)``): the run is done with every link under them."""
+        self._memo.forget(("agreements", company_id))
+        for provider, account_id in accounts:
+            self._memo.forget(("subscriptions", provider, account_id))
 
     def catalog_items(self, ids: list[str]) -> dict[str, CatalogItem]:
         from idsync_core.models import CatalogItem

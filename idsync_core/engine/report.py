@@ -108,14 +108,24 @@ def unlinked_resources(runtime: Runtime,
 
 
 def build_report(runtime: Runtime) -> PlanReport:
-    """Plan every link (read-only: nothing is posted, no lock is taken)."""
+    """Plan every link (read-only: nothing is posted, no lock is taken).
+
+    Unlike a sync, the report keeps every link's plan — it is a review of all of them, and its
+    sections (drift, price differences) include links that need no change — and the reader
+    keeps what it read, which the unlinked resources are then found in.
+    """
     runtime.require_connections()
     reader = Reader(runtime)
-    run = run_links(runtime, runtime.store.active_resource_links(),
-                    lambda reader, link: LinkOutcome(plan_one(runtime, reader, link),
-                                                     dry_run=True), reader=reader)
-    if run.aborted is not None:
-        raise run.aborted
-    report = PlanReport(runtime.today, [o.plan for o in run.outcomes])
-    report.unlinked_resources, report.ignored_resources = unlinked_resources(runtime, reader)
+    plans: list[LinePlan] = []
+    with runtime.dry_run():
+        run = run_links(runtime, None,
+                        lambda reader, link: LinkOutcome(plan_one(runtime, reader, link),
+                                                         dry_run=True),
+                        on_outcome=lambda outcome: plans.append(outcome.plan), reader=reader,
+                        release=False)
+        if run.aborted is not None:
+            raise run.aborted
+        report = PlanReport(runtime.today, sorted(plans, key=lambda plan: plan.link.id or 0))
+        report.unlinked_resources, report.ignored_resources = unlinked_resources(runtime,
+                                                                                 reader)
     return report

@@ -168,7 +168,7 @@ def approve(runtime: Runtime, keys: Iterable[str], *,
         raise LockBusyError(BUSY, hint=exc.message) from None
     approval = Approval(summary=summary)
     seen: set[str] = set()
-    for outcome in summary.outcomes:
+    for outcome in summary.notable:  # an unchanged link has no change left to decide
         approval.decisions += _decide(outcome, wanted, seen)
     for key in sorted(wanted - seen):
         approval.decisions.append(Decision(key, "gone", _gone(runtime, key)))
@@ -225,12 +225,15 @@ def _change_text(change: PlannedChange) -> str:
 
 def plans(runtime: Runtime, link_ids: Collection[int] | None = None) -> list[LinePlan]:
     """The plans of the given links (all by default), read now; nothing is posted."""
-    run = run_links(runtime, _links(runtime, link_ids),
-                    lambda reader, link: LinkOutcome(plan_one(runtime, reader, link),
-                                                     dry_run=True))
+    found: list[LinePlan] = []
+    with runtime.dry_run():
+        run = run_links(runtime, _links(runtime, link_ids),
+                        lambda reader, link: LinkOutcome(plan_one(runtime, reader, link),
+                                                         dry_run=True),
+                        on_outcome=lambda outcome: found.append(outcome.plan), release=False)
     if run.aborted is not None:
         raise run.aborted
-    return [outcome.plan for outcome in run.outcomes]
+    return sorted(found, key=lambda plan: plan.link.id or 0)
 
 
 def dismiss(runtime: Runtime, keys: Iterable[str], *,
@@ -267,7 +270,7 @@ def retry(runtime: Runtime, link_ids: Collection[int] | None = None) -> SyncSumm
     links = [link for link in runtime.store.links_with_failures()
              if link_ids is None or link.id in link_ids]
     if not links:
-        return SyncSummary([])
+        return SyncSummary()
     try:
         return recorded(runtime, "retry", lambda: sync_all(runtime, links=links,
                                                            origin="retry"))

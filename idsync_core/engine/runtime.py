@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cached_property
@@ -19,7 +21,7 @@ from idsync_core.durations import format_duration
 from idsync_core.errors import ConfigurationError, ExitCode, IdsyncError, NotFoundError
 
 if TYPE_CHECKING:  # annotations only (see idsync_core.engine)
-    from idsync_core.plugins import PluginInfo, ProviderConnection, PsaConnection
+    from idsync_core.plugins import Connection, PluginInfo, ProviderConnection, PsaConnection
     from idsync_core.settings import IdsyncSettings
     from idsync_core.store import Store
 
@@ -67,6 +69,7 @@ class Runtime:
         self._providers_lock = threading.Lock()  # sync threads must share one connection
         self._psa: PsaConnection | None = None
         self._psa_lock = threading.Lock()  # likewise, whichever thread asks first
+        self._dry_runs = 0
 
     @cached_property
     def plugins(self) -> dict[str, PluginInfo]:
@@ -155,6 +158,7 @@ class Runtime:
             if self._psa is None:
                 connection = open_connection("psa", self.settings.psa, "psa", self.plugins)
                 assert isinstance(connection, PsaConnection)
+                connection.dry_run.enabled = self._dry_runs > 0
                 self._psa = connection
             return self._psa
 
@@ -185,8 +189,40 @@ class Runtime:
                 connection = open_connection(f"providers.{name}", self.settings.providers[name],
                                              "provider", self.plugins)
                 assert isinstance(connection, ProviderConnection)
+                connection.dry_run.enabled = self._dry_runs > 0
                 self._providers[name] = connection
             return self._providers[name]
+
+    def _open_connections(self) -> list[Connection]:
+        with self._psa_lock:
+            psa: list[Connection] = [self._psa] if self._psa is not None else []
+        with self._providers_lock:
+            return psa + list(self._providers.values())
+
+    @contextmanager
+    def dry_run(self) -> Iterator[None]:
+        """Every connection refuses writes while this lasts, those open now and those opened
+        meanwhile (:class:`~idsync_core.plugins.DryRunGuard`): a dry run or preview that
+        reaches a write hook fails loudly instead of posting. Dry runs may nest. The guard is the
+        runtime's, so a preview and a real run at the same time want a runtime each."""
+        with self._providers_lock:
+            self._dry_runs += 1
+        for connection in self._open_connections():
+            connection.dry_run.enabled = True
+        try:
+            yield
+        finally:
+            with self._providers_lock:
+                self._dry_runs -= 1
+                armed = self._dry_runs > 0
+            for connection in self._open_connections():
+                connection.dry_run.enabled = armed
+
+    def connection_calls(self) -> dict[str, dict[str, int]]:
+        """IDSync's calls into each open connection so far, per hook, by settings table
+        (``psa``, ``providers.NAME``): what this run asked of each connector."""
+        return {("psa" if connection.kind == "psa" else f"providers.{connection.name}"):
+                connection.metrics.counts() for connection in self._open_connections()}
 
     def close_connections(self) -> None:
         """Close the connections; the next use opens fresh ones.

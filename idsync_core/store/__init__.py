@@ -18,9 +18,20 @@ from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, create_engine, delete, event, func, insert, make_url, select, update
+from sqlalchemy import (
+    Engine,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    make_url,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.exc import ArgumentError, DatabaseError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -46,6 +57,7 @@ from idsync_core.store.schema import (
 __all__ = [
     "AuditEntry",
     "CompanyLink",
+    "CompanyParent",
     "IgnoreRule",
     "JournalEntry",
     "PriceSourceSetting",
@@ -57,6 +69,7 @@ __all__ = [
     "RunSnapshot",
     "Store",
     "SubscriptionLink",
+    "SubscriptionParent",
     "User",
 ]
 
@@ -156,6 +169,10 @@ def _make_engine(url: str, pool_size: int) -> Engine:
                 cursor = dbapi_connection.cursor()
                 cursor.execute("PRAGMA foreign_keys=ON")
                 cursor.execute("PRAGMA journal_mode=WAL")
+                # 512 KiB of pages per pooled connection, not SQLite's 2 MiB: a sync holds one
+                # per worker, each would fill its cache as the store grows, and the operating
+                # system caches the file anyway.
+                cursor.execute("PRAGMA cache_size=-512")
                 cursor.close()
 
             return engine
@@ -165,13 +182,41 @@ def _make_engine(url: str, pool_size: int) -> Engine:
                                  hint="set [store] url or --db to a SQLAlchemy URL") from None
 
 
+class SubscriptionParent(NamedTuple):
+    """The fields of an active subscription link that planning its resource links reads.
+
+    A run snapshot holds one for every subscription link of the tenant, for the whole run: a
+    tuple costs a tenth of a mapped object, so what the run holds stays small.
+    """
+
+    id: int
+    company_link_id: int
+    provider: str
+    subscription_id: str
+    agreement_id: str
+    subscription_name: str
+    agreement_name: str
+
+
+class CompanyParent(NamedTuple):
+    """The fields of an active company link that planning its resource links (and the reports
+    and notifications made of their plans) read."""
+
+    id: int
+    provider: str
+    account_id: str
+    psa_company_id: str
+    account_name: str
+    psa_company_name: str
+
+
 @dataclass(frozen=True)
 class RunSnapshot:
     """What a sync run needs from the store about every link, read in a few queries up front
     instead of several round trips per link (taken after earlier runs' postings are settled)."""
 
-    subscription_links: dict[int, SubscriptionLink]
-    company_links: dict[int, CompanyLink]
+    subscription_links: dict[int, SubscriptionParent]
+    company_links: dict[int, CompanyParent]
     price_sources: dict[tuple[str, str], PriceSourceSetting]
     posted: Counter[int]
     unsettled: dict[int, datetime]
@@ -180,6 +225,12 @@ class RunSnapshot:
 
     def price_source(self, scope: str, scope_id: str) -> PriceSourceSetting | None:
         return self.price_sources.get((scope, scope_id))
+
+    def parents(self, link: ResourceLink) -> tuple[SubscriptionParent, CompanyParent] | None:
+        """The link's active subscription and company links (None: either is not active)."""
+        sub_link = self.subscription_links.get(link.subscription_link_id)
+        company_link = self.company_links.get(sub_link.company_link_id) if sub_link else None
+        return (sub_link, company_link) if sub_link and company_link else None
 
 
 class Store:
@@ -287,6 +338,43 @@ class Store:
             return s.scalars(select(ResourceLink).where(ResourceLink.removed_at.is_(None))
                              .order_by(ResourceLink.id)).all()
 
+    def active_resource_link_count(self) -> int:
+        with self.transaction() as s:
+            return int(s.scalar(select(func.count()).select_from(ResourceLink)
+                                .where(ResourceLink.removed_at.is_(None))) or 0)
+
+    def active_catalog_item_ids(self) -> list[str]:
+        """The catalog items the active resource links bill as (each once)."""
+        with self.transaction() as s:
+            return list(s.scalars(select(ResourceLink.catalog_item_id).distinct()
+                                  .where(ResourceLink.removed_at.is_(None))
+                                  .order_by(ResourceLink.catalog_item_id)))
+
+    def iter_active_resource_links(self, batch: int = 500) -> Iterator[ResourceLink]:
+        """Every active resource link by PSA company, agreement and id, ``batch`` at a time.
+
+        A sync holds only the links it is working on, not every link of the tenant, and meets
+        each company's links together (what it read for a company it can forget as soon as
+        they are done). Each batch is a short transaction of its own (keyset paging), so a long
+        run keeps no read transaction open; a link added meanwhile may or may not be included,
+        as with a run that started a moment later.
+        """
+        order = (CompanyLink.psa_company_id, ResourceLink.agreement_id, ResourceLink.id)
+        query = (select(ResourceLink, CompanyLink.psa_company_id)
+                 .join(SubscriptionLink, SubscriptionLink.id == ResourceLink.subscription_link_id)
+                 .join(CompanyLink, CompanyLink.id == SubscriptionLink.company_link_id)
+                 .where(ResourceLink.removed_at.is_(None)).order_by(*order).limit(batch))
+        after: tuple[str, str, int] | None = None
+        while True:
+            with self.transaction() as s:
+                page = query if after is None else query.where(tuple_(*order) > tuple_(*after))
+                rows = s.execute(page).all()
+            yield from (link for link, _ in rows)
+            if len(rows) < batch:
+                return
+            last, company = rows[-1]
+            after = (company, last.agreement_id, last.id)
+
     def add_link(self, link: CompanyLink | SubscriptionLink | ResourceLink, **audit: Any) -> None:
         """Insert a link with its audit entry; a second active link for one object is refused
         by the database itself (partial unique indexes), whatever races happen above."""
@@ -347,8 +435,16 @@ class Store:
 
     def run_snapshot(self) -> RunSnapshot:
         with self.transaction() as s:
-            subs = s.scalars(select(SubscriptionLink).where(SubscriptionLink.removed_at.is_(None)))
-            companies = s.scalars(select(CompanyLink).where(CompanyLink.removed_at.is_(None)))
+            subs = s.execute(select(
+                SubscriptionLink.id, SubscriptionLink.company_link_id, SubscriptionLink.provider,
+                SubscriptionLink.subscription_id, SubscriptionLink.agreement_id,
+                SubscriptionLink.subscription_name, SubscriptionLink.agreement_name,
+            ).where(SubscriptionLink.removed_at.is_(None)))
+            companies = s.execute(select(
+                CompanyLink.id, CompanyLink.provider, CompanyLink.account_id,
+                CompanyLink.psa_company_id, CompanyLink.account_name,
+                CompanyLink.psa_company_name,
+            ).where(CompanyLink.removed_at.is_(None)))
             prices = s.scalars(select(PriceSourceSetting))
             statuses = s.execute(select(JournalEntry.resource_link_id, JournalEntry.status,
                                         JournalEntry.updated_at)).all()
@@ -358,8 +454,8 @@ class Store:
                     since = since if since.tzinfo else since.replace(tzinfo=UTC)
                     unsettled[link] = min(since, unsettled.get(link, since))
             return RunSnapshot(
-                subscription_links={link.id: link for link in subs},
-                company_links={link.id: link for link in companies},
+                subscription_links={row.id: SubscriptionParent(*row) for row in subs},
+                company_links={row.id: CompanyParent(*row) for row in companies},
                 price_sources={(p.scope, p.scope_id): p for p in prices},
                 posted=Counter(link for link, status, _ in statuses
                                if status == JournalStatus.POSTED),

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import tempfile
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -189,14 +190,22 @@ class BulkLinker:
         self.reader.forget_snapshot()
         _ = self.reader.snapshot
         def reconcile_batch() -> list[LinkOutcome]:
+            outcomes: list[LinkOutcome] = []
+            lock = threading.Lock()
+
+            def keep(outcome: LinkOutcome) -> None:  # every row's outcome is reported
+                with lock:
+                    outcomes.append(outcome)
+                self.progress()
+
             run = run_links(
                 self.runtime, links,
                 lambda reader, link: reconcile_link(self.runtime, reader, link, origin="link",
                                                     dry_run=self.plan_only),
-                progress=lambda _outcome: self.progress(), reader=self.reader)
+                on_outcome=keep, reader=self.reader, release=False)
             if run.aborted is not None:  # an API down or throttling: the whole run stops
                 raise run.aborted
-            return run.outcomes
+            return outcomes
 
         # In the caller's context: the audit log names its user (store.acting_as).
         return reconciler.submit(contextvars.copy_context().run, reconcile_batch)

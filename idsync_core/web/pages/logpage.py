@@ -123,7 +123,7 @@ def retry(p: Page) -> Response:
         summary = review.retry(p.runtime, {int(link)} if link else None)
     except IdsyncError as exc:
         return p.redirect("/log?status=not-through", error=exc.message)
-    if not summary.outcomes:
+    if not sum(summary.counts().values()):
         return p.redirect("/log?status=not-through", ok="The failure log is empty: nothing to "
                                                          "retry.")
     counts = summary.counts()

@@ -6,7 +6,9 @@ rules that must not differ between them:
 
 * the account search (case-insensitive "name contains", applied here because neither API's own
   name filter is documented precisely enough to rely on);
-* each subscription's lines are read at most once per connector instance (:class:`OnceCache`);
+* each subscription's lines are read once for all who ask while they are among the last 64 read
+  (:class:`OnceCache`): the engine asks once per subscription and run and keeps the answer while
+  it plans from it, so a larger cache would only hold a sync's memory up;
 * a terminated subscription bills nothing: its seat-based lines report quantity 0, whatever the
   provider still shows;
 * a line id appearing twice in one subscription is ambiguous: every line with it is skipped
@@ -29,7 +31,7 @@ class Backend(ABC):
     """One provider API behind the ``odin`` connector."""
 
     def __init__(self) -> None:
-        self._lines: OnceCache[str, list[Resource]] = OnceCache(1024)
+        self._lines: OnceCache[str, list[Resource]] = OnceCache()
 
     # -- what a backend implements ----------------------------------------------------------
 
