@@ -33,6 +33,7 @@ import json
 import random
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from functools import cached_property
@@ -208,14 +209,22 @@ class OnboardingBench(bench.Bench):
 
     def measure(self, label: str, args: tuple[str, ...]) -> dict[str, Any]:
         self.clear_logs()
+        sim_cpu = time.process_time()  # this process serves the simulators
+        started = time.time()
         wall, code, outcome, rss, polled, cpu = bench.run_sync(
             self.config, self.folder / f"{label}.json", args)
+        sim_cpu = time.process_time() - sim_cpu
+        if code not in (0, 7):  # 7: some rows failed, reported in its JSON
+            errors = (self.folder / f"{label}.err").read_text()[-3000:]
+            raise SystemExit(f"idsync {label} exited {code}:\n{errors}")
         calls, ordered = self.calls()
         parts = bench.bound_seconds(self.psa, calls, ordered if self.psa == "autotask"
                                     else None, scale=self.scale, latency=self.latency)
         bound = max(parts.values())
         writes = sum(n for k, n in calls.psa.items() if bench.is_psa_write(self.psa, k))
         return {"run": label, "wall_s": round(wall, 2), "cpu_s": round(cpu, 2),
+                "simulators_cpu_s": round(sim_cpu, 2), "statuses": self.statuses(),
+                "timeline": self.timeline(started, wall),
                 "exit_code": code, "peak_rss_mb": round(polled, 1),
                 "peak_rss_wait4_mb": round(rss, 1), "provider_calls": dict(calls.provider),
                 "psa_calls": dict(calls.psa), "provider_total": calls.total("provider"),
@@ -236,6 +245,8 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--cw-rpm", type=int, default=900)
     parser.add_argument("--ingram-rate", type=int, default=18)
+    parser.add_argument("--suggest-only", action="store_true",
+                        help="measure suggest and score it, without linking")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     psas = ["connectwise", "autotask"] if args.psa == "both" else [args.psa]
@@ -257,9 +268,11 @@ def main() -> None:
                     suggested["unreadable"] = document["unreadable"]
                     scores = [asdict(s) | {"precision": s.precision, "recall": s.recall}
                               for s in b.score(rows)]
-                    print(f"[{psa} {size}] link --accept…", file=sys.stderr)
-                    linked = b.measure("link --accept", ("link", "--accept", str(suggestions),
-                                                         "--yes", "--json"))
+                    linked = None
+                    if not args.suggest_only:
+                        print(f"[{psa} {size}] link --accept…", file=sys.stderr)
+                        linked = b.measure("link --accept", ("link", "--accept",
+                                                             str(suggestions), "--yes", "--json"))
                     run = {"psa": psa, "resources": size,
                            "customers": len(b.tenant.customers),
                            "subscriptions": len(b.tenant.subscriptions()),
@@ -268,7 +281,7 @@ def main() -> None:
                     runs.append(run)
                     print(json.dumps({k: run[k] for k in ("psa", "resources", "scores")}),
                           file=sys.stderr)
-                    for part in (suggested, linked):
+                    for part in filter(None, (suggested, linked)):
                         print(f"  {part['run']}: wall {part['wall_s']} s, bound "
                               f"{part['bound_s']} s, ×{part['time_ratio']}, RSS "
                               f"{part['peak_rss_mb']} MB, exit {part['exit_code']}, calls "

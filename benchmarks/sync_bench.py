@@ -331,8 +331,9 @@ class Bench:
             psa_table.update(requests_per_minute=cw_rpm, budget_window_seconds=CW_WINDOW / scale)
         else:
             psa_table.update(time_scale=scale)
-        provider_table.update(detail_rate_limit=ingram_rate,
-                              detail_rate_window=INGRAM_DETAIL_WINDOW / scale)
+        if ingram_rate:  # else the connector's default: no pacing, its 429s pace it
+            provider_table.update(detail_rate_limit=ingram_rate,
+                                  detail_rate_window=INGRAM_DETAIL_WINDOW / scale)
         tables = {"psa": psa_table, "providers.ingram": provider_table,
                   "store": {"url": f"sqlite:///{folder / 'idsync.db'}"},
                   "sync": {"concurrency": concurrency}}
@@ -401,7 +402,10 @@ class Bench:
     def calls(self) -> tuple[Calls, list[str]]:
         calls = Calls()
         for e in self.odin.controls.log.entries():
-            calls.provider[classify_provider(e.method, e.path)] += 1
+            kind = classify_provider(e.method, e.path)
+            # A detail request answered 429 is sent again: it is counted as a call, but the
+            # throttle's bound is that of the details it had to answer.
+            calls.provider[kind + (" (429)" if e.status == 429 else "")] += 1
         classify: Callable[[str, str], str] = (classify_cw if self.psa == "connectwise"
                                                else classify_at)
         ordered = []

@@ -11,6 +11,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Protocol
+
+
+class Pacing(Protocol):
+    """Anything that blocks until one more request may be sent (:class:`RateBudget`, or a
+    connector's pacer for one endpoint)."""
+
+    def acquire(self) -> None: ...
 
 
 class RateBudget:

@@ -48,7 +48,7 @@ from idsync_core.errors import (
     RejectedError,
     UnreachableError,
 )
-from idsync_core.http.budget import ConcurrencyLimiter, RateBudget
+from idsync_core.http.budget import ConcurrencyLimiter, Pacing, RateBudget
 from idsync_core.numbers import json_body
 
 log = logging.getLogger(__name__)
@@ -192,8 +192,14 @@ class ApiClient:
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        pacer: Pacing | None = None,
     ) -> httpx.Response:
         """Send a request with retries; return the 2xx response or raise a mapped error.
+
+        ``pacer`` paces this request's endpoint on top of the client's budget (an endpoint
+        with a throttle of its own). Like the budget it is acquired before every attempt: a
+        request sent again after a 429 takes a slot of its own, or it would arrive in a slot
+        the pacer gave another request and be the reason that one is throttled in turn.
 
         ``json`` may hold ``Decimal`` values; one that a JSON number cannot carry exactly is
         refused (:class:`RejectedError`) before anything is sent.
@@ -208,6 +214,8 @@ class ApiClient:
             attempt += 1
             url = self.url(path)  # again each time: a refresh may have moved the base URL
             where = f"{self.service} {method} {urlsplit(url).path}"
+            if pacer is not None:
+                pacer.acquire()
             response = self._send(method, url, params, json, headers, where, safe_to_repeat,
                                   attempt)
             if response is None:  # a retryable network failure; _send already waited
@@ -349,8 +357,9 @@ class ApiClient:
             ) from None
 
     def get_json(self, path: str, *, params: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> Any:
-        return self.json_of(self.request("GET", path, params=params, headers=headers))
+                 headers: Mapping[str, str] | None = None, pacer: Pacing | None = None) -> Any:
+        return self.json_of(self.request("GET", path, params=params, headers=headers,
+                                         pacer=pacer))
 
     def close(self) -> None:
         self._http.close()

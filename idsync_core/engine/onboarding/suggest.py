@@ -272,16 +272,24 @@ class Suggester:
                                              for a in under])
         company_ids = sorted({company_of[a.id][0] for a in under})
         # The agreements and the lines of every subscription that may be suggested, in one
-        # concurrent pass: the provider's throttled detail reads start at once.
+        # concurrent pass. The provider's throttled detail reads set the pace, so they start at
+        # once: only the first company's agreements go before them (a connector that lists
+        # every company's agreements at once does it there, in one worker, while the others
+        # read details); the rest come after, from what that listing left.
         candidates = [s for subs in listed if not isinstance(subs, IdsyncError) for s in subs
                       if not s.terminated
                       and not self.ignores.why(self.provider, IgnoreKind.SUBSCRIPTION, s.id)]
-        calls: list[Callable[[], list[Any]]] = [partial(self.agreements_of, c)
-                                                for c in company_ids]
-        calls += [partial(self.resources_of, s.id) for s in candidates]
-        read = concurrently(self.runtime, calls)
-        agreements = dict(zip(company_ids, read[:len(company_ids)], strict=True))
-        resources = dict(zip([s.id for s in candidates], read[len(company_ids):], strict=True))
+        details: list[Callable[[], list[Any]]] = [partial(self.resources_of, s.id)
+                                                  for s in candidates]
+        listings: list[Callable[[], list[Any]]] = [partial(self.agreements_of, c)
+                                                   for c in company_ids]
+        head, tail = listings[:1], listings[1:]
+        read = concurrently(self.runtime, head + details + tail)
+        after_details = len(head) + len(details)
+        agreements = dict(zip(company_ids, read[:len(head)] + read[after_details:],
+                              strict=True))
+        resources = dict(zip([s.id for s in candidates], read[len(head):after_details],
+                             strict=True))
 
         per_account: dict[str, list[tuple[Subscription, Suggestion | None, str | None]]] = {}
         for account, subs in zip(under, listed, strict=True):

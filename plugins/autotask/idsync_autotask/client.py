@@ -36,6 +36,7 @@ from idsync_autotask.threshold import HOURLY_THRESHOLD, ThresholdGuard, Threshol
 from idsync_autotask.zone import Zone, ZoneLocator
 from idsync_core.errors import ApiError, ConfigurationError, MissingRecordError, RejectedError
 from idsync_core.http import ConcurrencyLimiter, ensure_same_origin, paginate
+from idsync_core.http.budget import Pacing
 from idsync_core.http.wiring import REAL, Wiring
 
 log = logging.getLogger(__name__)
@@ -210,13 +211,14 @@ class AutotaskClient(AutotaskHttp):
         json: Any = None,
         headers: Mapping[str, str] | None = None,
         idempotent: bool | None = None,
+        pacer: Pacing | None = None,
     ) -> httpx.Response:
         """As :meth:`ApiClient.request`, in the tenant's zone, with Autotask's error words."""
         self.zone()
         try:
             try:
                 return super().request(method, path, params=params, json=json,
-                                       headers=headers, idempotent=idempotent)
+                                       headers=headers, idempotent=idempotent, pacer=pacer)
             except _ZoneMoved as moved:
                 rebased = path
                 if path.startswith(moved.old_root):
@@ -224,7 +226,7 @@ class AutotaskClient(AutotaskHttp):
                 self._second_try.active = True
                 try:
                     return super().request(method, rebased, params=params, json=json,
-                                           headers=headers, idempotent=idempotent)
+                                           headers=headers, idempotent=idempotent, pacer=pacer)
                 finally:
                     self._second_try.active = False
         except RejectedError as exc:

@@ -278,6 +278,20 @@ def test_detail_429_waits_retry_after_then_succeeds(slept: list[float], clock: C
     assert [line.quantity for line in lines] == [Decimal(8)]
 
 
+def test_a_detail_sent_again_after_a_429_takes_a_pacer_slot_of_its_own(slept: list[float],
+                                                                        clock: Clock) -> None:
+    """Sent again outside the pacer, it would arrive in the slot given to the next request and
+    get that one throttled in turn (on the simulator: one detail in eight answered 429)."""
+    with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
+        tokens(mock, "tok-1")
+        route = mock.get(f"{BASE}/subscriptions/S1").mock(side_effect=[
+            httpx.Response(429, headers={"Retry-After": "3"}, json={}),
+            detail("S1", [EXO])])
+        backend(slept, clock, detail_rate_limit=4, detail_rate_window=1.0).resources("S1")
+    # the clock stands still here: the second attempt waits for the pacer's next slot
+    assert route.call_count == 2 and slept == [3.0, 0.2525]
+
+
 def test_detail_is_fetched_once_per_instance_even_from_many_threads(slept: list[float],
                                                                    clock: Clock) -> None:
     with respx.mock(assert_all_called=True, assert_all_mocked=True) as mock:
@@ -431,7 +445,9 @@ def test_the_detail_pacer_spaces_requests_evenly() -> None:
     pacer = Pacer(4, 1.0, clock=lambda: now[0], sleep=sleep)
     for _ in range(5):
         pacer.acquire()
-    assert slept == [0.25, 0.25, 0.25, 0.25]  # no burst of 4, then one every 0.25 s
+    # no burst of 4, then one every 0.25 s and its arrival margin: five sends span more than
+    # the window, so a server counting their arrivals never sees five in one
+    assert slept == [0.2525] * 4
     now[0] += 10  # idle: the next one goes at once
     pacer.acquire()
     assert len(slept) == 4
